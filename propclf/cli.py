@@ -1,0 +1,279 @@
+"""The ``propclf`` command line: click commands, nothing else."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from propclf import __version__
+
+_FORMATS = click.Choice(["table", "jsonl", "csv"])
+
+
+def _fail(message: str) -> None:
+    click.echo(f"propclf: error: {message}", err=True)
+    sys.exit(1)
+
+
+def _load(model_path: str | None) -> Any:
+    from propclf.persistence import ModelError, load_model
+
+    try:
+        return load_model(model_path)
+    except (ModelError, OSError) as exc:
+        _fail(str(exc))
+
+
+def _progress(results: Iterator[Any], enabled: bool) -> Iterator[Any]:
+    """Pass results through, drawing a count and rate on stderr (terminals only)."""
+    if not enabled:
+        yield from results
+        return
+    start = last = time.monotonic()
+    n = 0
+    for r in results:
+        n += 1
+        now = time.monotonic()
+        if now - last > 0.5:
+            last = now
+            click.echo(f"\rscored {n:,} items ({n / (now - start):,.0f}/s)", err=True, nl=False)
+        yield r
+    if n and last > start:
+        click.echo(f"\rscored {n:,} items in {time.monotonic() - start:.1f}s", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="propclf")
+@click.option("-v", "--verbose", count=True, help="More diagnostics on stderr.")
+def main(verbose: int) -> None:
+    """Tell extremist propaganda from reporting about extremism."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="propclf: %(levelname)s: %(message)s")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=str)
+@click.option(
+    "--input",
+    "input_format",
+    type=click.Choice(["auto", "text", "lines", "jsonl"]),
+    default="auto",
+    show_default=True,
+    help="text: a file is one item; lines: each line; jsonl: {'id','text'} records. "
+    "auto: .jsonl files as jsonl, other files as text, stdin as lines.",
+)
+@click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="A .joblib model.")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Flag threshold (label cut-off).")
+@click.option("--review-threshold", type=click.FloatRange(0, 1), help="Lower edge of 'review'.")
+@click.option(
+    "--reasons",
+    type=int,
+    default=0,
+    is_flag=False,
+    flag_value=5,
+    help="Add the top N n-grams behind each score (JSONL output; N defaults to 5).",
+)
+@click.option(
+    "--passages/--no-passages",
+    default=True,
+    show_default=True,
+    help="Score long texts by passage and report the passages that triggered.",
+)
+@click.option("--jobs", "-j", type=int, default=0, help="Worker processes (0: all cores).")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=512, show_default=True)
+@click.option("--progress/--no-progress", default=None, help="Progress on stderr (default: tty).")
+def score(
+    paths: tuple[str, ...],
+    input_format: str,
+    fmt: str,
+    model_path: str | None,
+    threshold: float | None,
+    review_threshold: float | None,
+    reasons: int,
+    passages: bool,
+    jobs: int,
+    batch_size: int,
+    progress: bool | None,
+) -> None:
+    """Score files, folders (recursively) or standard input (-).
+
+    One output row per item (file, line or JSONL record) with its id, label, score and band;
+    an item that cannot be read or scored gets an error instead. Exit status 0 when every item
+    was scored, 1 otherwise.
+    """
+    from propclf.inputs import iter_items
+    from propclf.outputs import write_results
+    from propclf.scoring import classify
+
+    if not paths:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise click.UsageError("give files or folders to score, or - to read standard input")
+        paths = ("-",)
+    if reasons < 0:
+        raise click.BadParameter("must be >= 0", param_hint="--reasons")
+    model = _load(model_path)
+    flag = threshold
+    if review_threshold is not None and threshold is not None and review_threshold > threshold:
+        raise click.BadParameter("must not exceed --threshold", param_hint="--review-threshold")
+    try:
+        results = classify(
+            iter_items(paths, input_format),  # type: ignore[arg-type]
+            model,
+            flag=flag,
+            review=review_threshold,
+            reasons=reasons,
+            documents=passages,
+            batch_size=batch_size,
+            jobs=jobs,
+        )
+        show = sys.stderr.isatty() if progress is None else progress
+        stdout = click.get_text_stream("stdout")
+        rows, errors = write_results(_progress(results, show), stdout, fmt)  # type: ignore[arg-type]
+    except ValueError as exc:
+        _fail(str(exc))
+    except BrokenPipeError:  # downstream closed the pipe: stop quietly
+        sys.stderr.close()
+        sys.exit(1)
+    if errors:
+        click.echo(f"propclf: {errors} of {rows} items could not be scored", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="A .joblib model.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def info(model_path: str | None, fmt: str) -> None:
+    """Describe the model in use: path, versions, hash, labels, thresholds, metrics."""
+    import sklearn
+
+    model = _load(model_path)
+    m = dict(model.manifest_)
+    data = {
+        "model_path": model.path_,
+        "model_id": m.get("model_id"),
+        "artifact_sha256": m.get("artifact_sha256"),
+        "propclf_version": __version__,
+        "trained_with_propclf": m.get("propclf_version"),
+        "sklearn_version": sklearn.__version__,
+        "trained_with_sklearn": m.get("sklearn_version"),
+        "labels": m.get("labels"),
+        "thresholds": m.get("thresholds"),
+        "created": m.get("created"),
+        "training_data_sha256": m.get("training_data_sha256"),
+        "command": m.get("command"),
+        "metrics": m.get("metrics", {}),
+    }
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+        return
+    for k, v in data.items():
+        if k == "metrics":
+            continue
+        click.echo(f"{k:22} {v}")
+    summary = data["metrics"].get("summary") if isinstance(data["metrics"], dict) else None
+    if summary:
+        click.echo("metrics:")
+        for k, v in summary.items():
+            click.echo(f"  {k:20} {v}")
+
+
+@main.command()
+@click.option(
+    "--data",
+    "data_root",
+    type=click.Path(file_okay=False),
+    help="Folder of the public corpora (default: $PROPCLF_DATA or ../shared/data).",
+)
+@click.option("--sources", help="Comma-separated corpus names (default: all registered).")
+@click.option(
+    "--labelled",
+    "labelled",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Your own CSV/JSONL with text,label (repeatable); alone or with --data.",
+)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--cv", type=click.IntRange(2, 20), default=5, show_default=True)
+@click.option(
+    "--target-precision",
+    type=click.FloatRange(0, 1),
+    default=0.9,
+    show_default=True,
+    help="Flag threshold: lowest score reaching this precision on held-out groups.",
+)
+@click.option(
+    "--target-recall",
+    type=click.FloatRange(0, 1),
+    default=0.95,
+    show_default=True,
+    help="Review threshold: highest score keeping this recall on held-out groups.",
+)
+@click.option("--quotes", type=click.Choice(["separate", "mask", "ignore"]), default="separate")
+@click.option("--C", "C", type=float, default=4.0, show_default=True)
+@click.option("--max-features", type=int, default=200_000, show_default=True)
+@click.option("--limit", type=int, help="Use at most N records per source (quick runs).")
+def train(**kwargs: Any) -> None:
+    """Train a model, fit its thresholds on held-out groups, write artifact, manifest and card."""
+    from propclf import training
+
+    command = "propclf train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    try:
+        report = training.train(command=command, **kwargs)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    click.echo(training.summary_text(report))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="A .joblib model.")
+@click.option("--functional", is_flag=True, help="Evaluate on the shipped functional suite.")
+@click.option("--data", "data_root", type=click.Path(file_okay=False), help="Corpora folder.")
+@click.option("--sources", help="With --data: comma-separated corpus names.")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Flag threshold override.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False), help="Write PNG figures.")
+def evaluate(
+    paths: tuple[str, ...],
+    model_path: str | None,
+    functional: bool,
+    data_root: str | None,
+    sources: str | None,
+    threshold: float | None,
+    fmt: str,
+    plots_dir: str | None,
+) -> None:
+    """Metrics on labelled data: precision, recall, F1, PR-AUC, confusion matrix, per source."""
+    from propclf import evaluation
+
+    if not paths and not functional and not data_root:
+        raise click.UsageError("give labelled CSV/JSONL files, --functional or --data")
+    model = _load(model_path)
+    try:
+        records = evaluation.gather_records(paths, functional, data_root, sources)
+        report = evaluation.evaluate(model, records, threshold=threshold)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if plots_dir:
+        try:
+            written = evaluation.write_plots(model, records, plots_dir, threshold=threshold)
+        except ImportError:
+            _fail("plots need matplotlib: pip install 'propclf[plots]'")
+        report["plots"] = written
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(evaluation.format_report(report))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

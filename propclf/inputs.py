@@ -1,0 +1,236 @@
+"""Reading items to score from files, folders, stdin and JSONL, losing none of them.
+
+Every input item yields exactly one :class:`Item`: text that could not be read or decoded
+(binary files, unreadable paths, broken symlinks, malformed JSON lines, records without a string
+``text``) becomes an item carrying an ``error`` instead of text, so that the output still has
+one row for it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+__all__ = ["INPUT_FORMATS", "InputFormat", "Item", "decode_bytes", "iter_items", "iter_paths"]
+
+InputFormat = Literal["auto", "text", "lines", "jsonl"]
+INPUT_FORMATS: tuple[str, ...] = ("auto", "text", "lines", "jsonl")
+_SNIFF = 8192
+MAX_LINE_BYTES = 64 * 1024 * 1024  # one JSONL record / line at most (a line beyond is an error)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to score: ``text``, or an ``error`` saying why there is none."""
+
+    id: str
+    text: str | None = None
+    error: str | None = None
+
+
+class DecodeError(ValueError):
+    """Bytes that are not text."""
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode file bytes: BOM-marked UTF-8/16/32, else UTF-8, else Windows-1252/Latin-1.
+
+    Raises
+    ------
+    DecodeError
+        For binary data (NUL bytes in a file without a UTF-16/32 byte-order mark).
+    """
+    for bom, enc in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError as exc:
+                raise DecodeError(f"invalid {enc} text: {exc.reason}") from exc
+    if b"\x00" in data[:_SNIFF] or b"\x00" in data[-_SNIFF:]:
+        raise DecodeError("binary file (NUL bytes), not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def iter_paths(root: Path) -> Iterator[tuple[Path, str | None]]:
+    """Files under ``root`` in sorted order, recursively; ``(path, error)`` for what is unreadable.
+
+    Symlinked folders are not followed (no loops); broken symlinks and unreadable folders are
+    reported rather than skipped.
+    """
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError as exc:
+        yield root, f"cannot read folder: {exc.strerror or exc}"
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from iter_paths(path)
+            elif entry.is_symlink() and not path.exists():
+                yield path, "broken symbolic link"
+            elif entry.is_symlink() and path.is_dir():
+                yield path, "symbolic link to a folder (not followed)"
+            else:
+                yield path, None
+        except OSError as exc:
+            yield path, f"cannot read: {exc.strerror or exc}"
+
+
+def _read_file(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _is_jsonl(path: Path) -> bool:
+    return path.suffix.lower() in (".jsonl", ".ndjson")
+
+
+def _jsonl_item(line: str, default_id: str) -> Item:
+    try:
+        rec = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        msg = getattr(exc, "msg", "too deeply nested")
+        return Item(default_id, error=f"invalid JSON: {msg}")
+    if not isinstance(rec, dict):
+        return Item(default_id, error=f"expected a JSON object, got {type(rec).__name__}")
+    rid = rec.get("id", default_id)
+    rid = default_id if rid is None else rid if isinstance(rid, str) else json.dumps(rid)
+    if "text" not in rec:
+        return Item(rid, error="record has no 'text' field")
+    text = rec["text"]
+    if not isinstance(text, str):
+        return Item(rid, error=f"'text' must be a string, got {type(text).__name__}")
+    return Item(rid, text=text)
+
+
+def _iter_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """Lines of a binary stream, numbered from 1; ``None`` for a line over MAX_LINE_BYTES."""
+    n = 0
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        n += 1
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):  # skip the rest of the over-long line
+                line = stream.readline(MAX_LINE_BYTES)
+            yield n, None
+            continue
+        yield n, line
+
+
+def _items_from_stream(stream: BinaryIO, name: str, fmt: str) -> Iterator[Item]:
+    if fmt == "text":
+        data = stream.read()
+        try:
+            yield Item(name, text=decode_bytes(data))
+        except DecodeError as exc:
+            yield Item(name, error=str(exc))
+        return
+    first = True
+    for n, raw in _iter_lines(stream):
+        item_id = f"{name}:{n}"
+        if raw is None:
+            yield Item(item_id, error=f"line longer than {MAX_LINE_BYTES} bytes")
+            continue
+        if first and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        first = False
+        if b"\x00" in raw:
+            yield Item(item_id, error="binary data (NUL bytes), not text")
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            line = raw.decode("cp1252", errors="replace")
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue  # blank lines are separators, not items
+        yield _jsonl_item(line, item_id) if fmt == "jsonl" else Item(item_id, text=line)
+
+
+def _items_from_file(path: Path, fmt: str) -> Iterator[Item]:
+    name = str(path)
+    resolved = "jsonl" if fmt == "auto" and _is_jsonl(path) else "text" if fmt == "auto" else fmt
+    try:
+        if resolved == "text":
+            data = _read_file(path)
+            try:
+                yield Item(name, text=decode_bytes(data))
+            except DecodeError as exc:
+                yield Item(name, error=str(exc))
+            return
+        with open(path, "rb") as f:
+            if resolved == "lines" and b"\x00" in f.read(_SNIFF):
+                yield Item(name, error="binary file (NUL bytes), not text")
+                return
+            f.seek(0)
+            yield from _items_from_stream(f, name, resolved)
+    except OSError as exc:
+        yield Item(name, error=f"cannot read: {exc.strerror or exc}")
+
+
+def iter_items(
+    sources: Iterable[str], fmt: InputFormat = "auto", stdin: BinaryIO | None = None
+) -> Iterator[Item]:
+    """Items from paths, folders (recursive) and ``-`` (standard input), in order.
+
+    Parameters
+    ----------
+    sources : iterable of str
+        Paths; ``-`` reads ``stdin``.
+    fmt : {"auto", "text", "lines", "jsonl"}
+        ``text``: a file is one item; ``lines``: each non-blank line is an item; ``jsonl``: each
+        non-blank line is a ``{"id", "text"}`` record. ``auto``: ``.jsonl`` files are JSONL,
+        other files text, standard input lines.
+    stdin : binary stream, optional
+        What ``-`` reads (default: ``sys.stdin.buffer``).
+    """
+    if fmt not in INPUT_FORMATS:
+        raise ValueError(f"input format must be one of {INPUT_FORMATS}")
+    for src in sources:
+        if src == "-":
+            if stdin is None:
+                import sys
+
+                stdin = sys.stdin.buffer
+            yield from _items_from_stream(stdin, "stdin", "lines" if fmt == "auto" else fmt)
+            continue
+        path = Path(src)
+        try:
+            is_dir = path.is_dir()
+            exists = path.exists() or path.is_symlink()
+        except OSError as exc:
+            yield Item(src, error=f"cannot read: {exc.strerror or exc}")
+            continue
+        if is_dir:
+            for p, err in iter_paths(path):
+                if err:
+                    yield Item(str(p), error=err)
+                else:
+                    yield from _items_from_file(p, fmt)
+        elif not exists:
+            yield Item(src, error="no such file or folder")
+        elif path.is_symlink() and not path.exists():
+            yield Item(src, error="broken symbolic link")
+        else:
+            yield from _items_from_file(path, fmt)

@@ -1,0 +1,378 @@
+"""The estimator: TF-IDF + logistic regression, calibrated, with bands, documents and reasons."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from propclf.features import FastTfidfVectorizer, analyze_many
+from propclf.result import BANDS, LABELS, PassageHit, Reason
+from propclf.text import QuoteMode, is_boilerplate, quote_spans, split_passages
+
+__all__ = ["PropagandaClassifier", "as_texts", "encode_labels"]
+
+_POS, _NEG = LABELS[1], LABELS[0]
+_CHUNK = re.compile(r"\S+")
+
+
+def encode_labels(y: Iterable[Any]) -> np.ndarray:
+    """Map labels (``"propaganda"``/``"reporting"``, 1/0, True/False) to 1/0."""
+    out = []
+    for v in y:
+        if v in (_POS, 1, True, "1"):
+            out.append(1)
+        elif v in (_NEG, 0, False, "0"):
+            out.append(0)
+        else:
+            raise ValueError(f"unknown label {v!r}; use 'propaganda' or 'reporting' (or 1/0)")
+    return np.asarray(out, dtype=np.int64)
+
+
+def as_texts(X: Any) -> list[str]:
+    """Validate an input batch: a sequence of ``str`` (one string alone is refused)."""
+    if isinstance(X, str | bytes):
+        raise TypeError("expected a sequence of texts, got a single string; wrap it in a list")
+    if hasattr(X, "ndim") and getattr(X, "ndim", 1) == 2:
+        X = np.asarray(X).ravel()  # a one-column frame/array
+    texts = list(X)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"text {i} is {type(t).__name__}, not str")
+    return texts
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+
+
+class PropagandaClassifier(ClassifierMixin, BaseEstimator):
+    """Propaganda-versus-reporting classifier over raw texts.
+
+    A :class:`~sklearn.pipeline.Pipeline` of :class:`~propclf.features.FastTfidfVectorizer` (word
+    uni+bigrams over normalised, de-obfuscated text, with quoted speech in its own feature space)
+    and :class:`~sklearn.linear_model.LogisticRegression`, followed by Platt calibration fitted on
+    out-of-fold (grouped when ``groups`` are given) decision values.
+
+    Parameters
+    ----------
+    quotes : {"separate", "mask", "ignore"}, default="separate"
+        Treatment of quoted speech (see :func:`propclf.text.normalize_many`).
+    min_df : int, default=2
+        Minimum document frequency of an n-gram.
+    max_features : int or None, default=200_000
+        Vocabulary cap (most frequent n-grams).
+    C : float, default=4.0
+        Inverse regularisation strength of the logistic regression.
+    class_weight : "balanced", dict or None, default="balanced"
+        Class weights of the logistic regression.
+    calibrate : bool, default=True
+        Fit a sigmoid on out-of-fold decision values so that ``predict_proba`` is calibrated.
+    cv : int, default=5
+        Folds for calibration.
+    flag_threshold : float, default=0.5
+        ``score >= flag_threshold`` → band ``flag`` and label ``propaganda``.
+    review_threshold : float, default=0.25
+        ``review_threshold <= score < flag_threshold`` → band ``review``.
+    passage_chars : int, default=400
+        Long texts are scored by passages of at most this many characters (documents).
+    min_passage_words : int, default=6
+        Passages with fewer words (and boilerplate lines) never trigger a document on their own.
+    random_state : int, default=0
+        Seed for the fold shuffling.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        ``["propaganda", "reporting"]`` (sorted, as scikit-learn does).
+    pipeline_ : Pipeline
+        The fitted vectoriser + logistic regression.
+    calibration_ : tuple of float
+        Slope and intercept applied to the decision function before the sigmoid.
+
+    Examples
+    --------
+    >>> clf = PropagandaClassifier(min_df=1, cv=2).fit(
+    ...     ["join our ranks brothers", "police said the group attacked",
+    ...      "the enemy will burn, join us", "officials condemned the attack"],
+    ...     ["propaganda", "reporting", "propaganda", "reporting"])
+    >>> clf.score(["join us brothers"]).shape
+    (1,)
+    """
+
+    def __init__(
+        self,
+        quotes: QuoteMode = "separate",
+        min_df: int = 2,
+        max_features: int | None = 200_000,
+        C: float = 4.0,
+        class_weight: str | dict[str, float] | None = "balanced",
+        calibrate: bool = True,
+        cv: int = 5,
+        flag_threshold: float = 0.5,
+        review_threshold: float = 0.25,
+        passage_chars: int = 400,
+        min_passage_words: int = 6,
+        random_state: int = 0,
+    ) -> None:
+        self.quotes = quotes
+        self.min_df = min_df
+        self.max_features = max_features
+        self.C = C
+        self.class_weight = class_weight
+        self.calibrate = calibrate
+        self.cv = cv
+        self.flag_threshold = flag_threshold
+        self.review_threshold = review_threshold
+        self.passage_chars = passage_chars
+        self.min_passage_words = min_passage_words
+        self.random_state = random_state
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def _make_pipeline(self) -> Pipeline:
+        cw = self.class_weight
+        if isinstance(cw, dict):
+            cw = {int(k == _POS) if isinstance(k, str) else k: v for k, v in cw.items()}
+        return Pipeline(
+            [
+                (
+                    "tfidf",
+                    FastTfidfVectorizer(
+                        quotes=self.quotes, min_df=self.min_df, max_features=self.max_features
+                    ),
+                ),
+                ("clf", LogisticRegression(C=self.C, class_weight=cw, solver="liblinear")),
+            ]
+        )
+
+    def fit(
+        self,
+        X: Sequence[str],
+        y: Iterable[Any],
+        sample_weight: Any = None,
+        groups: Any = None,
+    ) -> PropagandaClassifier:
+        """Fit on raw texts and labels.
+
+        Parameters
+        ----------
+        X : sequence of str
+            Raw texts (passages).
+        y : iterable
+            ``"propaganda"`` / ``"reporting"`` (or 1 / 0).
+        sample_weight : array-like, optional
+            Per-text weights (noisy labels get less).
+        groups : array-like, optional
+            Source groups (account, forum user, country, outlet); calibration folds never split a
+            group, so calibration is fitted on unseen groups.
+        """
+        if not 0.0 <= self.review_threshold <= self.flag_threshold <= 1.0:
+            raise ValueError("need 0 <= review_threshold <= flag_threshold <= 1")
+        texts = as_texts(X)
+        yy = encode_labels(y)
+        if len(texts) != len(yy):
+            raise ValueError(f"X has {len(texts)} texts but y has {len(yy)} labels")
+        if len(set(yy.tolist())) < 2:
+            raise ValueError("training data must contain both propaganda and reporting texts")
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self.classes_ = np.array(sorted(LABELS))
+        self.calibration_ = (1.0, 0.0)
+        if self.calibrate:
+            self.calibration_ = self._fit_calibration(texts, yy, sw, groups)
+        self.pipeline_ = self._make_pipeline().fit(texts, yy, clf__sample_weight=sw)
+        self.n_features_in_ = 1
+        return self
+
+    def _oof_decision(
+        self, texts: list[str], y: np.ndarray, sw: np.ndarray | None, groups: Any
+    ) -> np.ndarray:
+        """Out-of-fold decision values (folds grouped when ``groups`` is given)."""
+        if groups is not None:
+            g = np.asarray(groups)
+            n = min(self.cv, len(set(g.tolist())))
+            splits = list(GroupKFold(n_splits=n).split(texts, y, g))
+        else:
+            n = int(min(self.cv, np.bincount(y).min()))
+            skf = StratifiedKFold(n_splits=n, shuffle=True, random_state=self.random_state)
+            splits = list(skf.split(texts, y))
+        oof = np.zeros(len(texts))
+        for tr, te in splits:
+            pipe = self._make_pipeline()
+            pipe.fit(
+                [texts[i] for i in tr], y[tr], clf__sample_weight=None if sw is None else sw[tr]
+            )
+            oof[te] = pipe.decision_function([texts[i] for i in te])
+        return oof
+
+    def _fit_calibration(
+        self, texts: list[str], y: np.ndarray, sw: np.ndarray | None, groups: Any
+    ) -> tuple[float, float]:
+        if min(np.bincount(y)) < 2:
+            return (1.0, 0.0)
+        oof = self._oof_decision(texts, y, sw, groups)
+        platt = LogisticRegression(C=1e6, solver="lbfgs")
+        platt.fit(oof.reshape(-1, 1), y, sample_weight=sw)
+        return (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+
+    # -- predicting ------------------------------------------------------------------------------
+    def decision_function(self, X: Sequence[str]) -> np.ndarray:
+        """Calibrated log-odds of propaganda (positive means propaganda is more likely)."""
+        check_is_fitted(self, "pipeline_")
+        texts = as_texts(X)
+        if not texts:
+            return np.zeros(0)
+        a, b = self.calibration_
+        return a * self.pipeline_.decision_function(texts) + b
+
+    def score(self, X: Sequence[str], y: Any = None, sample_weight: Any = None) -> Any:
+        """P(propaganda) for each text; with ``y``, mean accuracy (scikit-learn's convention).
+
+        The two forms keep model selection tools (``GridSearchCV``) working while the everyday
+        call ``model.score(texts)`` returns the scores.
+        """
+        if y is not None:
+            return super().score(X, y, sample_weight=sample_weight)
+        return _sigmoid(self.decision_function(X))
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        """Class probabilities in the order of ``classes_``."""
+        p = self.score(X)
+        out = np.empty((len(p), 2))
+        pos = int(np.flatnonzero(self.classes_ == _POS)[0])
+        out[:, pos] = p
+        out[:, 1 - pos] = 1.0 - p
+        return out
+
+    def predict(self, X: Sequence[str], threshold: float | None = None) -> np.ndarray:
+        """``"propaganda"`` where the score reaches the flag threshold, else ``"reporting"``."""
+        t = self.flag_threshold if threshold is None else threshold
+        return np.where(self.score(X) >= t, _POS, _NEG)
+
+    def band(
+        self, scores: np.ndarray, flag: float | None = None, review: float | None = None
+    ) -> np.ndarray:
+        """``flag`` / ``review`` / ``pass`` for each score."""
+        f = self.flag_threshold if flag is None else flag
+        r = self.review_threshold if review is None else review
+        if not 0.0 <= r <= f <= 1.0:
+            raise ValueError(f"need 0 <= review ({r}) <= flag ({f}) <= 1")
+        s = np.asarray(scores)
+        return np.where(s >= f, BANDS[0], np.where(s >= r, BANDS[1], BANDS[2]))
+
+    # -- documents -------------------------------------------------------------------------------
+    def score_documents(
+        self, X: Sequence[str], review: float | None = None, batch_size: int = 2048
+    ) -> tuple[np.ndarray, list[tuple[PassageHit, ...]]]:
+        """Score documents by passage.
+
+        Rule: a text no longer than ``passage_chars`` is one passage. A longer text is split
+        into passages (:func:`propclf.text.split_passages`); passages that are boilerplate or
+        shorter than ``min_passage_words`` words are skipped; the document score is the
+        **maximum** passage score, so one propaganda passage is not diluted by a long page
+        (when every passage is skipped, the whole text is scored). Passages at or above the
+        review threshold are returned with their character offsets.
+
+        Returns
+        -------
+        scores : ndarray
+            One score per document.
+        hits : list of tuple of PassageHit
+            The triggering passages of each document (empty for short texts).
+        """
+        texts = as_texts(X)
+        r = self.review_threshold if review is None else review
+        scores = np.zeros(len(texts))
+        hits: list[tuple[PassageHit, ...]] = [() for _ in texts]
+        short = [i for i, t in enumerate(texts) if len(t) <= self.passage_chars]
+        if short:
+            scores[short] = self.score([texts[i] for i in short])
+        for i, t in enumerate(texts):
+            if len(t) <= self.passage_chars:
+                continue
+            parts = [
+                p
+                for p in split_passages(t, self.passage_chars)
+                if not is_boilerplate(p.text, self.min_passage_words)
+            ]
+            if not parts:
+                scores[i] = self.score([t[: self.passage_chars * 4]])[0]
+                continue
+            ps = np.concatenate(
+                [
+                    self.score([p.text for p in parts[k : k + batch_size]])
+                    for k in range(0, len(parts), batch_size)
+                ]
+            )
+            scores[i] = float(ps.max())
+            bands = self.band(ps, review=min(r, self.flag_threshold))
+            hits[i] = tuple(
+                PassageHit(p.start, p.end, float(s), str(b))
+                for p, s, b in zip(parts, ps, bands, strict=True)
+                if s >= r
+            )
+        return scores, hits
+
+    # -- reasons ---------------------------------------------------------------------------------
+    def top_features(self, n: int = 20) -> dict[str, list[tuple[str, float]]]:
+        """The ``n`` strongest n-grams for each class, with their weights."""
+        check_is_fitted(self, "pipeline_")
+        coef = self.pipeline_.named_steps["clf"].coef_.ravel() * self.calibration_[0]
+        names = self.pipeline_.named_steps["tfidf"].feature_names_
+        order = np.argsort(coef)
+        return {
+            _POS: [(str(names[j]), float(coef[j])) for j in order[::-1][:n]],
+            _NEG: [(str(names[j]), float(coef[j])) for j in order[:n]],
+        }
+
+    def explain(self, text: str, top: int = 10) -> tuple[Reason, ...]:
+        """The n-grams that drove the score of ``text``, strongest first.
+
+        Each :class:`~propclf.result.Reason` has the n-gram (as the model sees it: normalised,
+        ``q_`` marking quoted speech), its contribution to the log-odds (positive pushes towards
+        propaganda) and the character spans where it occurs in ``text``. The contributions of all
+        n-grams plus the intercept add up to :meth:`decision_function`.
+        """
+        check_is_fitted(self, "pipeline_")
+        if not isinstance(text, str):
+            raise TypeError("explain takes one text (str)")
+        vec: FastTfidfVectorizer = self.pipeline_.named_steps["tfidf"]
+        coef = self.pipeline_.named_steps["clf"].coef_.ravel() * self.calibration_[0]
+        row = vec.transform([text])
+        contrib = row.data * coef[row.indices]
+        order = np.argsort(-np.abs(contrib))[:top]
+        aligned = self._aligned_tokens(text)
+        out = []
+        for k in order.tolist():
+            ngram = str(vec.feature_names_[row.indices[k]])
+            out.append(Reason(ngram, float(contrib[k]), _find_spans(ngram.split(" "), aligned)))
+        return tuple(out)
+
+    def _aligned_tokens(self, text: str) -> list[tuple[str, int, int]]:
+        """Model tokens of ``text`` with the character span of the word each came from."""
+        chunks = list(_CHUNK.finditer(text))
+        quoted = quote_spans(text) if self.quotes == "separate" else []
+        toks = analyze_many([m.group() for m in chunks], quotes="ignore")
+        out = []
+        for m, ts in zip(chunks, toks, strict=True):
+            inside = any(s <= m.start() and m.end() <= e for s, e in quoted)
+            for t in ts:
+                out.append(("q_" + t if inside and t not in "!?" else t, m.start(), m.end()))
+        return out
+
+
+def _find_spans(
+    ngram: list[str], aligned: list[tuple[str, int, int]]
+) -> tuple[tuple[int, int], ...]:
+    n = len(ngram)
+    spans = []
+    for i in range(len(aligned) - n + 1):
+        if all(aligned[i + k][0] == ngram[k] for k in range(n)):
+            spans.append((aligned[i][1], aligned[i + n - 1][2]))
+    return tuple(dict.fromkeys(spans))

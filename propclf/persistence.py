@@ -1,0 +1,253 @@
+"""Save and load models: one joblib artifact plus a JSON manifest, verified before unpickling.
+
+A ``.joblib`` file is a pickle: loading one runs code. propclf therefore loads an artifact only
+after the SHA-256 recorded in its manifest matches the file's bytes, and only when the
+scikit-learn line it was trained with is the one installed. The manifest is the audit record:
+versions, labels, thresholds, data hash, metrics, the training command and the creation time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import warnings
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "MANIFEST_FORMAT",
+    "IncompatibleModelError",
+    "ManifestError",
+    "ModelError",
+    "ModelIntegrityError",
+    "default_model_path",
+    "file_sha256",
+    "load",
+    "load_model",
+    "manifest_path",
+    "read_manifest",
+    "save",
+]
+
+log = logging.getLogger(__name__)
+MANIFEST_FORMAT = 1
+_HOW_TO_RETRAIN = "retrain it with `propclf train` or reinstall propclf to get a matching model"
+
+
+class ModelError(Exception):
+    """Base class of model loading errors."""
+
+
+class ManifestError(ModelError):
+    """The manifest beside an artifact is missing or unreadable."""
+
+
+class ModelIntegrityError(ModelError):
+    """The artifact's bytes do not match the SHA-256 in its manifest (tampered or corrupt)."""
+
+
+class IncompatibleModelError(ModelError):
+    """The artifact was made by an incompatible propclf or scikit-learn version."""
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def manifest_path(artifact: str | os.PathLike[str]) -> Path:
+    """The manifest that belongs to ``artifact``: same folder, same stem, ``.json``."""
+    return Path(artifact).with_suffix(".json")
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def save(
+    model: Any,
+    path: str | os.PathLike[str],
+    *,
+    training_data_sha256: str | None = None,
+    metrics: dict[str, Any] | None = None,
+    command: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``model`` to ``path`` (``.joblib``) and its manifest beside it; return the manifest."""
+    import joblib
+    import numpy
+    import sklearn
+
+    from propclf import __version__
+
+    path = Path(path)
+    if path.suffix != ".joblib":
+        raise ValueError(f"model files end in .joblib, got {path.name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".joblib.tmp")
+    joblib.dump(model, tmp, compress=("zlib", 3), protocol=5)
+    os.replace(tmp, path)
+    digest = file_sha256(path)
+    manifest: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "model_id": f"propclf-{digest[:12]}",
+        "artifact": path.name,
+        "artifact_sha256": digest,
+        "artifact_bytes": path.stat().st_size,
+        "propclf_version": __version__,
+        "sklearn_version": sklearn.__version__,
+        "numpy_version": numpy.__version__,
+        "python_version": platform.python_version(),
+        "labels": ["reporting", "propaganda"],
+        "positive_label": "propaganda",
+        "thresholds": {
+            "flag": float(model.flag_threshold),
+            "review": float(model.review_threshold),
+        },
+        "params": {k: v for k, v in model.get_params().items() if _jsonable(v)},
+        "training_data_sha256": training_data_sha256,
+        "metrics": metrics or {},
+        "command": command,
+        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+    }
+    if extra:
+        manifest.update(extra)
+    mpath = manifest_path(path)
+    mpath.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _jsonable(v: Any) -> bool:
+    try:
+        json.dumps(v)
+    except TypeError:
+        return False
+    return True
+
+
+def read_manifest(artifact: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check the manifest of ``artifact`` (does not touch the artifact's contents)."""
+    mpath = manifest_path(artifact)
+    if not mpath.is_file():
+        raise ManifestError(
+            f"no manifest at {mpath}: a model is loaded only with the JSON manifest that "
+            f"`propclf train` writes beside it (same name, .json); {_HOW_TO_RETRAIN}"
+        )
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"cannot read manifest {mpath}: {exc}") from exc
+    if not isinstance(manifest, dict) or "artifact_sha256" not in manifest:
+        raise ManifestError(f"manifest {mpath} has no artifact_sha256; {_HOW_TO_RETRAIN}")
+    return manifest
+
+
+def _check_versions(manifest: dict[str, Any], artifact: Path) -> None:
+    import sklearn
+
+    fmt = manifest.get("format")
+    if fmt != MANIFEST_FORMAT:
+        raise IncompatibleModelError(
+            f"{artifact.name}: manifest format {fmt!r}, this propclf reads format "
+            f"{MANIFEST_FORMAT}; {_HOW_TO_RETRAIN}"
+        )
+    trained = str(manifest.get("sklearn_version", "?"))
+    if _minor(trained) != _minor(sklearn.__version__):
+        raise IncompatibleModelError(
+            f"{artifact.name} was trained with scikit-learn {trained}, but {sklearn.__version__} "
+            f"is installed; pickles are not portable across scikit-learn minor versions. "
+            f"Install scikit-learn=={_minor(trained)}.* or {_HOW_TO_RETRAIN}"
+        )
+
+
+def load(path: str | os.PathLike[str]) -> Any:
+    """Load a model saved by :func:`save`, verifying it **before** unpickling.
+
+    Raises
+    ------
+    ManifestError
+        No readable manifest beside the artifact.
+    ModelIntegrityError
+        The artifact's SHA-256 differs from the manifest's (nothing is unpickled).
+    IncompatibleModelError
+        Manifest format or scikit-learn minor version differs from the installed one.
+    FileNotFoundError
+        No artifact at ``path``.
+    """
+    artifact = Path(path)
+    if artifact.suffix == ".json":
+        artifact = artifact.with_suffix(".joblib")
+    if not artifact.is_file():
+        raise FileNotFoundError(f"no model artifact at {artifact}")
+    manifest = read_manifest(artifact)
+    digest = file_sha256(artifact)
+    if digest != manifest["artifact_sha256"]:
+        raise ModelIntegrityError(
+            f"SHA-256 hash check failed for {artifact}: the file's hash {digest[:16]}... differs "
+            f"from the manifest's {str(manifest['artifact_sha256'])[:16]}...; the file was "
+            f"altered or corrupted and was not loaded. Restore it, or {_HOW_TO_RETRAIN}"
+        )
+    _check_versions(manifest, artifact)
+    import joblib
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    from propclf.model import PropagandaClassifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        try:
+            model = joblib.load(artifact)
+        except InconsistentVersionWarning as exc:  # pragma: no cover - guarded by the manifest
+            raise IncompatibleModelError(f"{artifact.name}: {exc}; {_HOW_TO_RETRAIN}") from exc
+    if not isinstance(model, PropagandaClassifier):
+        raise IncompatibleModelError(
+            f"{artifact.name} holds a {type(model).__name__}, not a PropagandaClassifier"
+        )
+    model.manifest_ = manifest
+    model.path_ = str(artifact.resolve())
+    log.debug("loaded %s (%s)", artifact, manifest.get("model_id"))
+    return model
+
+
+def default_model_path() -> Path:
+    """The embedded default model: inside the installed package, or ``models/`` in a checkout."""
+    packaged = resources.files("propclf") / "_data" / "default.joblib"
+    if packaged.is_file():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parent.parent / "models" / "default.joblib"
+    return checkout
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime: float) -> Any:
+    return load(path)
+
+
+def load_model(path: str | os.PathLike[str] | None = None) -> Any:
+    """Load a model: the embedded default (``path=None``) or a saved ``.joblib`` artifact.
+
+    The model is loaded on first use and cached per path; ``import propclf`` loads nothing.
+
+    Examples
+    --------
+    >>> import propclf
+    >>> model = propclf.load_model()
+    >>> float(model.score(["The ministry said the attack killed three people."])[0]) < 0.5
+    True
+    """
+    p = Path(path) if path is not None else default_model_path()
+    if p.suffix == ".json":
+        p = p.with_suffix(".joblib")
+    if not p.is_file():
+        raise FileNotFoundError(f"no model artifact at {p}")
+    return _load_cached(str(p.resolve()), p.stat().st_mtime)

@@ -1,0 +1,363 @@
+"""Text preparation shared by training and scoring: normalisation, de-obfuscation, passages, quotes.
+
+Everything the model sees goes through :func:`normalize_many`, so training and scoring can never
+prepare text differently. The steps undo platform artefacts (URLs, @handles, ``RT``, ``#``, HTML
+entities) that let a model learn *who posted* instead of *what was said*, and common obfuscation
+(zero-width characters, look-alike letters, leetspeak, s p a c e d letters) that evades keyword
+filters.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "QUOTE_MODES",
+    "SEP",
+    "TOKEN_PATTERN",
+    "Passage",
+    "QuoteMode",
+    "analyze",
+    "canonical_token",
+    "is_boilerplate",
+    "merge_letter_runs",
+    "normalize",
+    "normalize_joined",
+    "normalize_many",
+    "quote_spans",
+    "split_passages",
+]
+
+QuoteMode = Literal["separate", "mask", "ignore"]
+QUOTE_MODES: tuple[str, ...] = ("separate", "mask", "ignore")
+
+SEP = "\x1e"  # record separator: joins a batch so each regex pass runs once per batch
+
+# --- character level ---------------------------------------------------------------------------
+_ZERO_WIDTH = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u034f\u180e"
+# Look-alike letters from Cyrillic, Greek and other blocks mapped to the Latin letter they imitate.
+_HOMOGLYPHS = {
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d",
+    "ɡ": "g", "һ": "h", "ո": "n", "ս": "u", "ԛ": "q", "ԝ": "w", "ӏ": "l",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
+    "Т": "T", "У": "Y", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S",
+    "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+    "υ": "u", "χ": "x", "ω": "w", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I",
+    "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+    "ı": "i", "ɑ": "a", "ℓ": "l",
+}  # fmt: skip
+_PUNCT = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+    "\u00b4": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"',
+    "\u00bb": '"', "\u2033": '"', "\u2013": "-", "\u2014": "-", "\u2212": "-",
+}  # fmt: skip
+_TABLE: dict[int, str | None] = {ord(c): None for c in _ZERO_WIDTH}
+_TABLE[ord(SEP)] = " "
+_TABLE.update({ord(k): v for k, v in _HOMOGLYPHS.items()})
+_TABLE.update({ord(k): v for k, v in _PUNCT.items()})
+# C0 controls other than tab/newline become spaces (they are never words).
+_TABLE.update({c: " " for c in range(32) if chr(c) not in "\t\n\r"})
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
+                       "$": "s"})  # fmt: skip
+
+# --- platform artefacts ------------------------------------------------------------------------
+_URL = re.compile(r"(?:https?://|HTTPS?://|[Ww][Ww][Ww]\.|pic\.twitter\.com/)\S+")
+_HANDLE = re.compile(r"@(\w{0,30})")
+_HASHTAG = re.compile(r"#(\w+)")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_HYPHEN_BREAK = re.compile(r"-(?<=[a-z]-)[ \t]+(?=[a-z])")
+# leetspeak: digits inside a word ("k1ll", "4llah"); ordinary alphanumerics ("covid19", "f16",
+# "2nd", "10am") are kept.
+_LEET_MIXED = re.compile(r"[a-z][0-9]|[0-9][a-z]")
+_LEET_KEEP = re.compile(r"[0-9]+(?:st|nd|rd|th|am|pm|s|k|m|bn|mm|kg|km|g|p|d|x|v|h)?|[a-z_]+[0-9]+")
+_DOLLAR_IN_WORD = re.compile(r"\$(?=[a-z]{2})|\$(?<=[a-z]\$)(?=[a-z])")
+_REPEAT = re.compile(r"([a-z])\1{2,}")
+_DIGITS = re.compile(r"\d+")
+_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1d\x1f]")
+_ACCENTED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff\u0300-\u036f]")
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_QUOTE = re.compile(r'"([^"\n\x1e]{3,1000})"')
+_WORD = re.compile(r"\w+")
+
+
+def _strip_marks(text: str) -> str:
+    """NFKC-fold, then drop combining marks (transliteration macrons: ā ī ū → a i u)."""
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    if not _ACCENTED.search(text):
+        return text
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", _COMBINING.sub("", decomposed))
+
+
+def _fold_chars(text: str) -> str:
+    """Character-level folding of one raw text; ASCII texts only lose the batch separator."""
+    if "&" in text:
+        text = html.unescape(text)
+    if text.isascii():
+        return text.replace(SEP, " ") if SEP in text else text
+    text = text.translate(_TABLE)
+    if not text.isascii():
+        text = _strip_marks(text).translate(_TABLE)
+    return text
+
+
+def _at_sign(m: re.Match[str]) -> str:
+    """``@handle`` → ``xuser``; an ``@`` inside a word is the leetspeak ``a`` (``j1h@d``)."""
+    start = m.start()
+    if start and m.string[start - 1].isalnum():
+        return "a" + m.group(1)
+    return " xuser "
+
+
+def _split_hashtag(m: re.Match[str]) -> str:
+    return " " + _CAMEL.sub(" ", m.group(1)).replace("_", " ") + " "
+
+
+def _mark_quote(m: re.Match[str]) -> str:
+    inner = _WORD.sub(lambda w: "q_" + w.group(0), m.group(1))
+    return ' " ' + inner + ' " '
+
+
+def _mask_quote(m: re.Match[str]) -> str:
+    return " xquote "
+
+
+def _check_quotes(quotes: str) -> None:
+    if quotes not in QUOTE_MODES:
+        raise ValueError(f"quotes must be one of {QUOTE_MODES}, got {quotes!r}")
+
+
+def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> str:
+    """Normalise a batch of texts into one string, the texts joined by ``SEP``.
+
+    This is the text-level half of the preparation (the token-level half is
+    :func:`canonical_token`); it runs each regular expression once per batch, not once per text.
+    """
+    _check_quotes(quotes)
+    joined = SEP.join(map(_fold_chars, texts))
+    if _CTRL.search(joined):
+        joined = _CTRL.sub(" ", joined)
+    if "://" in joined or "www." in joined or "WWW." in joined or "pic.twitter" in joined:
+        joined = _URL.sub(" xurl ", joined)
+    if "@" in joined:
+        joined = _HANDLE.sub(_at_sign, joined)
+    if "#" in joined:
+        joined = _HASHTAG.sub(_split_hashtag, joined)
+    if quotes != "ignore" and '"' in joined:
+        joined = _QUOTE.sub(_mark_quote if quotes == "separate" else _mask_quote, joined)
+    joined = joined.lower()
+    if "'" in joined:
+        joined = joined.replace("'", "")
+    if "$" in joined:
+        joined = _DOLLAR_IN_WORD.sub("s", joined)
+    if "- " in joined or "-\t" in joined:
+        joined = _HYPHEN_BREAK.sub("", joined)
+    return joined
+
+
+def normalize_many(texts: Sequence[str], quotes: QuoteMode = "separate") -> list[str]:
+    """Normalise a batch of texts (text level: characters, platform artefacts, quotes, case).
+
+    Parameters
+    ----------
+    texts : sequence of str
+        Raw texts.
+    quotes : {"separate", "mask", "ignore"}
+        How quoted spans ("...") are treated: ``separate`` prefixes their words with ``q_`` so the
+        model weighs reported speech apart from the author's own voice; ``mask`` replaces them by
+        one ``xquote`` token; ``ignore`` leaves them as ordinary text.
+
+    Returns
+    -------
+    list of str
+        One normalised, lower-cased, whitespace-folded string per input, in order.
+
+    Examples
+    --------
+    >>> normalize_many(["RT @someone: Join the caliphate https://t.co/x #VictoryIsNear"])
+    ['rt xuser : join the caliphate xurl victory is near']
+    """
+    if not texts:
+        return []
+    return [" ".join(t.split()) for t in normalize_joined(texts, quotes).split(SEP)]
+
+
+def normalize(text: str, quotes: QuoteMode = "separate") -> str:
+    """Normalise one text; see :func:`normalize_many`."""
+    return normalize_many([text], quotes=quotes)[0]
+
+
+# --- tokens ------------------------------------------------------------------------------------
+#: Words and the marks ``!`` and ``?``; the fast path also matches the batch separator.
+TOKEN_PATTERN = r"\w+|[!?]"
+TOKEN = re.compile(TOKEN_PATTERN)
+TOKEN_OR_SEP = re.compile(TOKEN_PATTERN + "|" + SEP)
+_STOP_TOKENS = frozenset({"rt", "q_rt", "amp", "via"})
+
+
+def canonical_token(token: str) -> str:
+    """Token-level folding: leetspeak inside words, letter runs capped at two, digits to ``0``.
+
+    Platform tokens (``rt``) become ``""`` (dropped).
+
+    Examples
+    --------
+    >>> [canonical_token(t) for t in ["k1ll", "4llah", "sooooo", "2016", "covid19", "rt"]]
+    ['kill', 'allah', 'soo', '0', 'covid0', '']
+    """
+    if token in _STOP_TOKENS:
+        return ""
+    prefix = ""
+    if token.startswith("q_"):
+        prefix, token = "q_", token[2:]
+    if not token.isalpha():
+        if _LEET_MIXED.search(token) and not _LEET_KEEP.fullmatch(token):
+            token = token.translate(_LEET)
+        token = _DIGITS.sub("0", token)
+    token = _REPEAT.sub(r"\1\1", token)
+    return prefix + token
+
+
+def _is_letter(token: str) -> bool:
+    return len(token) == 1 and "a" <= token <= "z"
+
+
+def merge_letter_runs(tokens: list[str], min_run: int = 3) -> list[str]:
+    """Join runs of ``min_run`` or more single-letter tokens: ``k i l l`` / ``k.i.l.l`` → ``kill``."""
+    out: list[str] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        j = i
+        while j < n and _is_letter(tokens[j]):
+            j += 1
+        if j - i >= min_run:
+            out.append(canonical_token("".join(tokens[i:j])))
+            i = j
+        elif j > i:
+            out.extend(tokens[i:j])
+            i = j
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def analyze(text: str, quotes: QuoteMode = "separate") -> list[str]:
+    """The model's tokens for one raw text: the readable reference for the fast vectoriser.
+
+    Examples
+    --------
+    >>> analyze("J0in the c a l i p h a t e!!")
+    ['join', 'the', 'caliphate', '!', '!']
+    """
+    joined = normalize_joined([text], quotes)
+    toks = [c for c in map(canonical_token, TOKEN.findall(joined)) if c]
+    return merge_letter_runs(toks)
+
+
+# --- quotes ------------------------------------------------------------------------------------
+_ANY_QUOTE = re.compile(
+    r'["\u201c\u201d\u00ab\u00bb]([^"\u201c\u201d\u00ab\u00bb\n]{3,1000})["\u201c\u201d\u00ab\u00bb]'
+)
+
+
+def quote_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` of quoted speech in ``text`` (straight or curly quotes)."""
+    return [(m.start(), m.end()) for m in _ANY_QUOTE.finditer(text)]
+
+
+# --- passages ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Passage:
+    """A passage of a document: ``text[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+
+
+_PARA = re.compile(r"\n[ \t]*\n|\r\n[ \t]*\r\n")
+_LINE = re.compile(r"\r?\n")
+_SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+_BOILERPLATE = re.compile(
+    r"^\W*(?:share(?: this)?(?: article| post| story)?|tweet|email|print|like|reply|leave a (?:reply|comment)"
+    r"|related(?: posts| articles| stories)?|read more|advertisement|subscribe\b.*|sign up\b.*"
+    r"|your email address will not be published.*|required fields are marked.*"
+    r"|(?:this (?:site|website) uses )?cookies?\b.*|accept(?: all)? cookies.*|posted (?:by|in|on)\b.*"
+    r"|comments?|\d+ comments?|skip to (?:main )?content|menu|search|home|previous|next"
+    r"|copyright\b.*|©.*|all rights reserved.*|follow us\b.*|click here\b.*|tags?:.*"
+    r"|filed under\b.*|photo:.*|image:.*|getty images.*|reuters/.*|ap photo.*)\W*$",
+    re.I,
+)
+
+
+def is_boilerplate(passage: str, min_words: int = 6) -> bool:
+    """True for navigation, sharing and comment-form lines, and passages under ``min_words`` words.
+
+    Such passages never trigger a document flag on their own.
+    """
+    stripped = passage.strip()
+    if len(stripped.split()) < min_words:
+        return True
+    return bool(_BOILERPLATE.match(stripped)) and len(stripped) < 200
+
+
+def _spans(text: str, pattern: re.Pattern[str], start: int, end: int) -> Iterable[tuple[int, int]]:
+    pos = start
+    for m in pattern.finditer(text, start, end):
+        yield pos, m.start()
+        pos = m.end()
+    yield pos, end
+
+
+def _windows(text: str, start: int, end: int, max_chars: int) -> Iterable[tuple[int, int]]:
+    """Split ``text[start:end]`` into windows of whole sentences of at most ``max_chars``."""
+    win_start = start
+    last_cut = start
+    for s, e in _spans(text, _SENT_END, start, end):
+        if e - win_start > max_chars and last_cut > win_start:
+            yield win_start, last_cut
+            win_start = s
+        while e - win_start > max_chars:  # one sentence longer than a window: cut at a space
+            cut = text.rfind(" ", win_start + max_chars // 2, win_start + max_chars)
+            cut = cut if cut > win_start else win_start + max_chars
+            yield win_start, cut
+            win_start = cut
+        last_cut = e
+    if end > win_start:
+        yield win_start, end
+
+
+def split_passages(text: str, max_chars: int = 600) -> list[Passage]:
+    """Split a document into passages with their character offsets in ``text``.
+
+    Paragraphs (blank-line separated, or single lines when the document has no blank lines)
+    become passages; a paragraph longer than ``max_chars`` is split into windows of whole
+    sentences; a "sentence" longer than that (a wall of text) is cut at spaces. Whitespace-only
+    pieces are dropped, so ``[]`` means the text has nothing to score.
+
+    Examples
+    --------
+    >>> [p.text for p in split_passages("First paragraph.\\n\\nSecond one.")]
+    ['First paragraph.', 'Second one.']
+    """
+    if max_chars < 20:
+        raise ValueError("max_chars must be at least 20")
+    splitter = _PARA if _PARA.search(text) else _LINE
+    out: list[Passage] = []
+    for ps, pe in _spans(text, splitter, 0, len(text)):
+        for s, e in _windows(text, ps, pe, max_chars):
+            seg = text[s:e]
+            lead = len(seg) - len(seg.lstrip())
+            trail = len(seg.rstrip())
+            if trail > lead:
+                out.append(Passage(s + lead, s + trail, seg[lead:trail]))
+    return out
