@@ -265,7 +265,9 @@ def evaluate(
         _fail(str(exc))
     if plots_dir:
         try:
-            written = evaluation.write_plots(model, records, plots_dir, threshold=threshold)
+            from propclf import plots
+
+            written = plots.write_plots(model, records, plots_dir, threshold=threshold)
         except ImportError:
             _fail("plots need matplotlib: pip install 'propclf[plots]'")
         report["plots"] = written

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
@@ -96,6 +96,9 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         The fitted vectoriser + logistic regression.
     calibration_ : tuple of float
         Slope and intercept applied to the decision function before the sigmoid.
+    oof_decision_, oof_fold_ : ndarray
+        Out-of-fold (held-out group) decision values and fold numbers of the training texts,
+        from the calibration folds (present after ``fit`` with ``calibrate=True``).
 
     Examples
     --------
@@ -197,18 +200,23 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         if groups is not None:
             g = np.asarray(groups)
             n = min(self.cv, len(set(g.tolist())))
-            splits = list(GroupKFold(n_splits=n).split(texts, y, g))
+            sgkf = StratifiedGroupKFold(n_splits=n, shuffle=True, random_state=self.random_state)
+            splits = list(sgkf.split(texts, y, g))
         else:
             n = int(min(self.cv, np.bincount(y).min()))
             skf = StratifiedKFold(n_splits=n, shuffle=True, random_state=self.random_state)
             splits = list(skf.split(texts, y))
         oof = np.zeros(len(texts))
-        for tr, te in splits:
+        fold = np.zeros(len(texts), dtype=np.int64)
+        for k, (tr, te) in enumerate(splits):
+            fold[te] = k
             pipe = self._make_pipeline()
             pipe.fit(
                 [texts[i] for i in tr], y[tr], clf__sample_weight=None if sw is None else sw[tr]
             )
             oof[te] = pipe.decision_function([texts[i] for i in te])
+        # kept for the training report (held-out metrics, thresholds); dropped before saving
+        self.oof_decision_, self.oof_fold_ = oof, fold
         return oof
 
     def _fit_calibration(
@@ -362,8 +370,16 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         out = []
         for m, ts in zip(chunks, toks, strict=True):
             inside = any(s <= m.start() and m.end() <= e for s, e in quoted)
+            low = m.group().lower()
+            cursor = 0
             for t in ts:
-                out.append(("q_" + t if inside and t not in "!?" else t, m.start(), m.end()))
+                at = low.find(t, cursor)
+                if at >= 0:  # the token is spelled out in the chunk: point at it exactly
+                    span = (m.start() + at, m.start() + at + len(t))
+                    cursor = at + len(t)
+                else:  # de-obfuscated or folded: point at the whole chunk
+                    span = (m.start(), m.end())
+                out.append(("q_" + t if inside and t not in "!?" else t, *span))
         return out
 
 

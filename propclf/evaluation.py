@@ -1,0 +1,241 @@
+"""Metrics: precision, recall, F1, PR-AUC, calibration, and tables per source, length and kind."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "binary_metrics",
+    "evaluate",
+    "expected_calibration_error",
+    "format_report",
+    "gather_records",
+    "reliability_table",
+    "threshold_for_precision",
+    "threshold_for_recall",
+]
+
+
+def _labels01(labels: Iterable[str]) -> np.ndarray:
+    return np.array([1 if lab == "propaganda" else 0 for lab in labels], dtype=np.int64)
+
+
+def binary_metrics(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Precision, recall, F1, FPR, PR-AUC, ROC-AUC and the confusion matrix at ``threshold``."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y = np.asarray(y)
+    pred = np.asarray(scores) >= threshold
+    tp = int(np.sum(pred & (y == 1)))
+    fp = int(np.sum(pred & (y == 0)))
+    fn = int(np.sum(~pred & (y == 1)))
+    tn = int(np.sum(~pred & (y == 0)))
+    both = 0 < y.sum() < len(y)
+    precision = tp / (tp + fp) if tp + fp else float("nan")
+    recall = tp / (tp + fn) if tp + fn else float("nan")
+    return {
+        "n": len(y),
+        "positives": int(y.sum()),
+        "threshold": round(float(threshold), 4),
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if tp else 0.0,
+        "fpr": fp / (fp + tn) if fp + tn else float("nan"),
+        "accuracy": (tp + tn) / len(y) if len(y) else float("nan"),
+        "pr_auc": float(average_precision_score(y, scores)) if both else float("nan"),
+        "roc_auc": float(roc_auc_score(y, scores)) if both else float("nan"),
+        "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn},
+    }
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """ECE with equal-width bins: the bin-size-weighted mean |observed rate - mean score|."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    err = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            err += m.sum() / len(p) * abs(y[m].mean() - p[m].mean())
+    return float(err)
+
+
+def reliability_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:
+    """Per score bin: count, mean score and observed propaganda rate."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    rows = []
+    for b in range(bins):
+        m = idx == b
+        rows.append(
+            {
+                "bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}",
+                "n": int(m.sum()),
+                "mean_score": float(p[m].mean()) if m.any() else None,
+                "observed": float(y[m].mean()) if m.any() else None,
+            }
+        )
+    return rows
+
+
+def threshold_for_precision(y: np.ndarray, p: np.ndarray, target: float) -> float:
+    """Lowest threshold whose precision reaches ``target`` (1.0 when none does)."""
+    from sklearn.metrics import precision_recall_curve
+
+    prec, _, thr = precision_recall_curve(y, p)
+    ok = np.flatnonzero(prec[:-1] >= target)
+    return float(thr[ok[0]]) if len(ok) else 1.0
+
+
+def threshold_for_recall(y: np.ndarray, p: np.ndarray, target: float) -> float:
+    """Highest threshold whose recall is still at least ``target``."""
+    from sklearn.metrics import precision_recall_curve
+
+    _, rec, thr = precision_recall_curve(y, p)
+    ok = np.flatnonzero(rec[:-1] >= target)
+    return float(thr[ok[-1]]) if len(ok) else 0.0
+
+
+def length_bucket(text: str) -> str:
+    """Length bucket of a text in characters."""
+    n = len(text)
+    return "<100" if n < 100 else "100-300" if n < 300 else "300-1000" if n < 1000 else ">=1000"
+
+
+def grouped_table(
+    keys: Sequence[str], y: np.ndarray, scores: np.ndarray, flag: float, review: float
+) -> dict[str, dict[str, Any]]:
+    """Per key: n, positives, and the rates that matter for that key's class mix.
+
+    ``flag_rate`` is the share scoring at or above the flag threshold (the false-positive rate
+    for a reporting-only key, the recall for a propaganda-only key); ``review_rate`` the share at
+    or above the review threshold.
+    """
+    idx: dict[str, list[int]] = defaultdict(list)
+    for i, k in enumerate(keys):
+        idx[k].append(i)
+    out: dict[str, dict[str, Any]] = {}
+    for k in sorted(idx):
+        ii = np.array(idx[k])
+        yy, ss = y[ii], scores[ii]
+        row: dict[str, Any] = {
+            "n": len(ii),
+            "propaganda": int(yy.sum()),
+            "flag_rate": float(np.mean(ss >= flag)),
+            "review_rate": float(np.mean(ss >= review)),
+            "accuracy": float(np.mean((ss >= flag) == (yy == 1))),
+        }
+        if 0 < yy.sum() < len(yy):
+            row["recall"] = float(np.mean(ss[yy == 1] >= flag))
+            row["fpr"] = float(np.mean(ss[yy == 0] >= flag))
+            from sklearn.metrics import average_precision_score
+
+            row["pr_auc"] = float(average_precision_score(yy, ss))
+        out[k] = row
+    return out
+
+
+def gather_records(
+    paths: Sequence[str],
+    functional: bool = False,
+    data_root: str | None = None,
+    sources: str | None = None,
+) -> list[Any]:
+    """Labelled records from files, the functional suite and/or the public corpora."""
+    from propclf import datasets
+
+    records: list[Any] = []
+    for p in paths:
+        records.extend(datasets.read_labelled(p))
+    if functional:
+        records.extend(functional_records())
+    if data_root:
+        names = sources.split(",") if sources else None
+        records.extend(datasets.load_records(data_root, names))
+    if not records:
+        raise ValueError("no labelled records to evaluate")
+    return records
+
+
+def functional_records(path: str | None = None) -> list[Any]:
+    """The shipped functional suite as records (``source`` = ``functional``, ``group`` = kind)."""
+    from propclf import datasets
+
+    return [
+        datasets.Record(
+            id=c["id"],
+            text=c["text"],
+            label=c["label"],
+            source="functional",
+            group=c["kind"],
+        )
+        for c in datasets.load_functional(path)
+    ]
+
+
+def evaluate(
+    model: Any, records: Sequence[Any], threshold: float | None = None
+) -> dict[str, Any]:
+    """Score labelled records and report overall, per-source, per-group and per-length metrics.
+
+    Records of the functional suite are reported per kind (their ``group``).
+    """
+    flag = model.flag_threshold if threshold is None else threshold
+    review = min(model.review_threshold, flag)
+    texts = [r.text for r in records]
+    y = _labels01(r.label for r in records)
+    scores, _ = model.score_documents(texts, review=review)
+    report: dict[str, Any] = {
+        "overall": binary_metrics(y, scores, flag),
+        "thresholds": {"flag": flag, "review": review},
+        "ece": expected_calibration_error(y, scores),
+        "per_source": grouped_table([r.source for r in records], y, scores, flag, review),
+        "per_length": grouped_table([length_bucket(t) for t in texts], y, scores, flag, review),
+    }
+    kinds = [r.group for r in records if r.source == "functional"]
+    if kinds:
+        ii = np.array([i for i, r in enumerate(records) if r.source == "functional"])
+        report["per_kind"] = grouped_table(kinds, y[ii], scores[ii], flag, review)
+    return report
+
+
+def _f(v: Any) -> str:
+    if isinstance(v, float):
+        return "  nan" if v != v else f"{v:.3f}"
+    return str(v)
+
+
+def format_table(rows: dict[str, dict[str, Any]], title: str) -> str:
+    """A plain-text table of ``grouped_table`` rows."""
+    cols = ["n", "propaganda", "flag_rate", "review_rate", "accuracy", "recall", "fpr", "pr_auc"]
+    width = max([len(title), *map(len, rows)]) + 2
+    lines = [f"{title:<{width}}" + "".join(f"{c:>12}" for c in cols)]
+    for k, row in rows.items():
+        lines.append(f"{k:<{width}}" + "".join(f"{_f(row.get(c, '')):>12}" for c in cols))
+    return "\n".join(lines)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The evaluation report as text."""
+    o = report["overall"]
+    c = o["confusion"]
+    lines = [
+        f"items {o['n']}  propaganda {o['positives']}  flag threshold {o['threshold']}",
+        f"precision {_f(o['precision'])}  recall {_f(o['recall'])}  f1 {_f(o['f1'])}  "
+        f"fpr {_f(o['fpr'])}  pr_auc {_f(o['pr_auc'])}  roc_auc {_f(o['roc_auc'])}  "
+        f"ece {_f(report['ece'])}",
+        f"confusion  tp {c['tp']}  fp {c['fp']}  fn {c['fn']}  tn {c['tn']}",
+        "",
+        format_table(report["per_source"], "source"),
+        "",
+        format_table(report["per_length"], "length"),
+    ]
+    if "per_kind" in report:
+        lines += ["", format_table(report["per_kind"], "functional kind")]
+    if report.get("plots"):
+        lines += ["", "plots: " + ", ".join(report["plots"])]
+    return "\n".join(lines)

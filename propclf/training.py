@@ -1,0 +1,344 @@
+"""Training: data → grouped cross-validation → thresholds → artifact, manifest and model card."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propclf.evaluation import (
+    binary_metrics,
+    expected_calibration_error,
+    format_table,
+    functional_records,
+    grouped_table,
+    length_bucket,
+    reliability_table,
+    threshold_for_precision,
+    threshold_for_recall,
+)
+from propclf.model import PropagandaClassifier, _sigmoid
+
+__all__ = ["ARTEFACT_TOKENS", "card_path", "records_sha256", "summary_text", "train", "write_card"]
+
+log = logging.getLogger(__name__)
+
+#: Tokens that betray *where* a text came from rather than what it says; none may be among the
+#: strongest features of a shipped model.
+ARTEFACT_TOKENS = frozenset(
+    {"xuser", "xurl", "rt", "http", "https", "t", "co", "pic", "twitter", "com", "www", "amp"}
+)
+
+
+def records_sha256(records: Sequence[Any]) -> str:
+    """SHA-256 over (source, id, label, text) of the training records, in order."""
+    h = hashlib.sha256()
+    for r in records:
+        for part in (r.source, r.id, r.label, r.text):
+            h.update(part.encode("utf-8", "surrogatepass"))
+            h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _cross_fitted_probabilities(oof: np.ndarray, fold: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Calibrate each fold's held-out decision values with a sigmoid fitted on the other folds."""
+    from sklearn.linear_model import LogisticRegression
+
+    p = np.zeros(len(oof))
+    for k in np.unique(fold):
+        tr, te = fold != k, fold == k
+        platt = LogisticRegression(C=1e6).fit(oof[tr].reshape(-1, 1), y[tr])
+        p[te] = _sigmoid(platt.coef_[0, 0] * oof[te] + platt.intercept_[0])
+    return p
+
+
+def _load_training_records(
+    data_root: str | None, sources: str | None, labelled: Sequence[str], limit: int | None
+) -> list[Any]:
+    from propclf import datasets
+
+    records: list[Any] = []
+    if data_root is not None or not labelled:
+        names = sources.split(",") if sources else None
+        records.extend(datasets.load_records(data_root, names))
+    for path in labelled:
+        records.extend(datasets.read_labelled(path))
+    if limit:
+        per: Counter[str] = Counter()
+        kept = []
+        for r in records:
+            per[r.source] += 1
+            if per[r.source] <= limit:
+                kept.append(r)
+        records = kept
+    before = len(records)
+    records = datasets.dedup(records)
+    log.info("records: %d, after dedup %d", before, len(records))
+    return records
+
+
+def train(
+    out_path: str,
+    data_root: str | None = None,
+    sources: str | None = None,
+    labelled: Sequence[str] = (),
+    seed: int = 0,
+    cv: int = 5,
+    target_precision: float = 0.9,
+    target_recall: float = 0.95,
+    quotes: str = "separate",
+    C: float = 4.0,
+    max_features: int | None = 200_000,
+    limit: int | None = None,
+    command: str | None = None,
+) -> dict[str, Any]:
+    """Train, evaluate on held-out groups, fit thresholds, save; return the training report.
+
+    Grouped cross-validation (folds never split an account, forum user, country, outlet or
+    issue) gives held-out decision values for every record; they calibrate the model, measure
+    it (overall, per source, per length) and place the thresholds: ``flag`` at the lowest score
+    reaching ``target_precision``, ``review`` at the highest score keeping ``target_recall``. The
+    final model is fitted on all records. The functional suite is scored only by the final
+    model, never trained on.
+    """
+    from propclf import persistence
+
+    t0 = time.perf_counter()
+    records = _load_training_records(data_root, sources, labelled, limit)
+    texts = [r.text for r in records]
+    y = np.array([1 if r.label == "propaganda" else 0 for r in records])
+    weights = np.array([r.weight for r in records], dtype=np.float64)
+    groups = np.array([r.group for r in records])
+    model = PropagandaClassifier(
+        quotes=quotes,  # type: ignore[arg-type]
+        C=C,
+        max_features=max_features,
+        cv=cv,
+        random_state=seed,
+    )
+    model.fit(texts, y, sample_weight=weights, groups=groups)
+    p = _cross_fitted_probabilities(model.oof_decision_, model.oof_fold_, y)
+    flag = threshold_for_precision(y, p, target_precision)
+    review = min(threshold_for_recall(y, p, target_recall), flag)
+    model.set_params(flag_threshold=round(flag, 4), review_threshold=round(review, 4))
+    del model.oof_decision_, model.oof_fold_
+
+    sources_col = [r.source for r in records]
+    report: dict[str, Any] = {
+        "records": len(records),
+        "propaganda": int(y.sum()),
+        "groups": len(set(groups.tolist())),
+        "grouped_cv": {
+            "folds": cv,
+            "overall": binary_metrics(y, p, flag),
+            "ece": expected_calibration_error(y, p),
+            "reliability": reliability_table(y, p),
+            "per_source": grouped_table(sources_col, y, p, flag, review),
+            "per_length": grouped_table([length_bucket(t) for t in texts], y, p, flag, review),
+        },
+        "thresholds": {
+            "flag": model.flag_threshold,
+            "review": model.review_threshold,
+            "target_precision": target_precision,
+            "target_recall": target_recall,
+        },
+        "top_features": model.top_features(25),
+    }
+    try:
+        fx = functional_records()
+    except FileNotFoundError:
+        fx = []
+    if fx:
+        fy = np.array([1 if r.label == "propaganda" else 0 for r in fx])
+        fs, _ = model.score_documents([r.text for r in fx])
+        report["functional"] = {
+            "overall": binary_metrics(fy, fs, model.flag_threshold),
+            "per_kind": grouped_table(
+                [r.group for r in fx], fy, fs, model.flag_threshold, model.review_threshold
+            ),
+        }
+    cvm = report["grouped_cv"]
+    summary = {
+        "grouped_cv_pr_auc": round(cvm["overall"]["pr_auc"], 4),
+        "grouped_cv_precision": round(cvm["overall"]["precision"], 4),
+        "grouped_cv_recall": round(cvm["overall"]["recall"], 4),
+        "grouped_cv_ece": round(cvm["ece"], 4),
+        "max_reporting_source_fpr": round(
+            max(
+                (row["flag_rate"] for row in cvm["per_source"].values() if row["propaganda"] == 0),
+                default=0.0,
+            ),
+            4,
+        ),
+    }
+    if fx:
+        summary["functional_accuracy"] = round(report["functional"]["overall"]["accuracy"], 4)
+        summary["functional_min_kind_accuracy"] = round(
+            min(r["accuracy"] for r in report["functional"]["per_kind"].values()), 4
+        )
+    report["summary"] = summary
+    report["train_seconds"] = round(time.perf_counter() - t0, 1)
+    data_hash = records_sha256(records)
+    manifest = persistence.save(
+        model,
+        out_path,
+        training_data_sha256=data_hash,
+        metrics={
+            "summary": summary,
+            "grouped_cv_per_source": cvm["per_source"],
+            "functional_per_kind": report.get("functional", {}).get("per_kind", {}),
+        },
+        command=command,
+        extra={
+            "training_records": len(records),
+            "training_sources": sorted(set(sources_col)),
+        },
+    )
+    report["manifest"] = manifest
+    report["card"] = str(write_card(out_path, report, manifest))
+    return report
+
+
+def card_path(artifact: str | Path) -> Path:
+    """``MODEL_CARD.md`` beside ``default.joblib``; ``<stem>.card.md`` beside other artifacts."""
+    a = Path(artifact)
+    return a.with_name("MODEL_CARD.md") if a.stem == "default" else a.with_suffix(".card.md")
+
+
+def _features_md(top: dict[str, list[tuple[str, float]]]) -> str:
+    rows = ["| propaganda n-gram | weight | reporting n-gram | weight |", "|---|---|---|---|"]
+    for (pn, pw), (rn, rw) in zip(top["propaganda"], top["reporting"], strict=False):
+        rows.append(f"| `{pn}` | {pw:+.2f} | `{rn}` | {rw:+.2f} |")
+    return "\n".join(rows)
+
+
+def _md_table(rows: dict[str, dict[str, Any]], title: str) -> str:
+    cols = ["n", "propaganda", "flag_rate", "review_rate", "accuracy", "recall", "fpr", "pr_auc"]
+    out = [f"| {title} | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for k, row in rows.items():
+        cells = []
+        for c in cols:
+            v = row.get(c, "")
+            cells.append(f"{v:.3f}" if isinstance(v, float) else str(v))
+        out.append(f"| {k} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def write_card(artifact: str | Path, report: dict[str, Any], manifest: dict[str, Any]) -> Path:
+    """Write the model card (Markdown) from a training report."""
+    cvm = report["grouped_cv"]
+    rel = "\n".join(
+        f"| {r['bin']} | {r['n']} | "
+        + ("" if r["mean_score"] is None else f"{r['mean_score']:.3f}")
+        + " | "
+        + ("" if r["observed"] is None else f"{r['observed']:.3f}")
+        + " |"
+        for r in cvm["reliability"]
+    )
+    o = cvm["overall"]
+    fx = report.get("functional")
+    fx_md = (
+        _md_table(fx["per_kind"], "functional kind")
+        if fx
+        else "_The functional suite was not found, so it was not scored._"
+    )
+    text = f"""# Model card: {manifest["model_id"]}
+
+_Written by `propclf train`; do not edit by hand. Regenerate with the command below._
+
+## Summary
+- **Task**: score a text by the probability that it is extremist **propaganda** (made by violent
+  extremist groups or their supporters to recruit, glorify, threaten or incite) rather than
+  **reporting** (news, analysis, research, official statements, counter-speech, or unrelated text).
+- **Model**: word uni+bigram TF-IDF over normalised, de-obfuscated text with quoted speech in its
+  own feature space (`q_` n-grams), logistic regression (C={manifest["params"].get("C")}),
+  Platt calibration fitted on held-out groups.
+- **Thresholds**: flag ≥ {manifest["thresholds"]["flag"]} (label `propaganda`), review ≥
+  {manifest["thresholds"]["review"]}; fitted on grouped held-out scores for precision ≥
+  {report["thresholds"]["target_precision"]} (flag) and recall ≥
+  {report["thresholds"]["target_recall"]} (review).
+- **Versions**: propclf {manifest["propclf_version"]}, scikit-learn {manifest["sklearn_version"]};
+  artifact SHA-256 `{manifest["artifact_sha256"]}`; training data SHA-256
+  `{manifest["training_data_sha256"]}`; created {manifest["created"]}.
+- **Command**: `{manifest["command"]}`
+
+## Intended use
+A fast first-pass filter for trust-and-safety queues and for research sweeps: it ranks English
+text for human review, attaches reasons (n-grams with offsets) and passage offsets for long
+documents, and abstains into a `review` band between its two thresholds.
+
+## Out-of-scope use
+- Automated removal or sanctions without human review; decisions about individuals.
+- Languages other than English; images, audio, video; coded imagery and memes.
+- Detecting *all* extremism: it learned jihadist (mostly ISIS-era) and white-supremacist /
+  far-right propaganda; other movements and newer slang are covered only by generalisation.
+- Legal determinations of terrorist content.
+
+## Data provenance
+{report["records"]} passages after cleaning and de-duplication ({report["propaganda"]} propaganda)
+from {len(manifest.get("training_sources", []))} public sources, in {report["groups"]} groups
+(accounts, forum users, channels, countries, outlets, magazine issues, months). See
+`datasets/DATASHEET.md` for origins, licences, label mapping and label-noise handling. The
+project's hand-written functional suite is a test set only and was not used for training.
+
+## Grouped cross-validation ({cvm["folds"]} folds, no group on both sides)
+PR-AUC **{o["pr_auc"]:.3f}**, ROC-AUC {o["roc_auc"]:.3f}; at the flag threshold precision
+{o["precision"]:.3f}, recall {o["recall"]:.3f}, F1 {o["f1"]:.3f}, false-positive rate
+{o["fpr"]:.4f}; expected calibration error **{cvm["ece"]:.4f}**.
+
+`flag_rate` is the share of a source's held-out passages flagged: the false-positive rate for a
+reporting source, the recall for a propaganda source.
+
+{_md_table(cvm["per_source"], "source")}
+
+### By length
+{_md_table(cvm["per_length"], "length (chars)")}
+
+### Reliability (calibration) on held-out groups
+| score bin | n | mean score | observed propaganda rate |
+|---|---|---|---|
+{rel}
+
+## Functional suite (hand-written hard cases; never trained on)
+{fx_md}
+
+## Strongest features
+{_features_md(report["top_features"])}
+
+## Known failure modes
+- Reporting that paraphrases propaganda **without quotation marks or attribution** reads like
+  the author's own voice and can be flagged.
+- Propaganda phrased like a neutral news bulletin, and irony or sarcasm, are hard.
+- Scores shift with register: very short texts carry little evidence; long documents are scored
+  by their most propaganda-like passage (see the README's document rule).
+- Training sources differ by platform and era (2013-2024); events, names and slang after that
+  are unknown to the vocabulary.
+- Obfuscation beyond what the normaliser undoes (new look-alike characters, words run together
+  without a hashtag) lowers recall.
+"""
+    path = card_path(artifact)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def summary_text(report: dict[str, Any]) -> str:
+    """A short text summary of a training report for the terminal."""
+    cvm = report["grouped_cv"]
+    lines = [
+        f"trained on {report['records']} passages ({report['propaganda']} propaganda, "
+        f"{report['groups']} groups) in {report['train_seconds']}s",
+        f"wrote {report['manifest']['artifact']} ({report['manifest']['model_id']}) "
+        f"and {report['card']}",
+        "summary: " + ", ".join(f"{k}={v}" for k, v in report["summary"].items()),
+        "",
+        format_table(cvm["per_source"], "grouped CV source"),
+    ]
+    if "functional" in report:
+        lines += ["", format_table(report["functional"]["per_kind"], "functional kind")]
+    return "\n".join(lines)
