@@ -135,8 +135,7 @@ def score(
             jobs=jobs,
         )
         show = sys.stderr.isatty() if progress is None else progress
-        stdout = click.get_text_stream("stdout")
-        rows, errors = write_results(_progress(results, show), stdout, fmt)  # type: ignore[arg-type]
+        rows, errors = write_results(_progress(results, show), sys.stdout, fmt)  # type: ignore[arg-type]
     except ValueError as exc:
         _fail(str(exc))
     except BrokenPipeError:  # downstream closed the pipe: stop quietly

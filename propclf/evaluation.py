@@ -177,9 +177,7 @@ def functional_records(path: str | None = None) -> list[Any]:
     ]
 
 
-def evaluate(
-    model: Any, records: Sequence[Any], threshold: float | None = None
-) -> dict[str, Any]:
+def evaluate(model: Any, records: Sequence[Any], threshold: float | None = None) -> dict[str, Any]:
     """Score labelled records and report overall, per-source, per-group and per-length metrics.
 
     Records of the functional suite are reported per kind (their ``group``).

@@ -76,7 +76,10 @@ _HYPHEN_BREAK = re.compile(r"-(?<=[a-z]-)[ \t]+(?=[a-z])")
 # leetspeak: digits inside a word ("k1ll", "4llah"); ordinary alphanumerics ("covid19", "f16",
 # "2nd", "10am") are kept.
 _LEET_MIXED = re.compile(r"[a-z][0-9]|[0-9][a-z]")
-_LEET_KEEP = re.compile(r"[0-9]+(?:st|nd|rd|th|am|pm|s|k|m|bn|mm|kg|km|g|p|d|x|v|h)?|[a-z_]+[0-9]+")
+_LEET_KEEP = re.compile(
+    r"[0-9]+(?:st|nd|rd|th|am|pm|s|k|m|bn|mm|kg|km|g|p|d|x|v|h)?|[a-z_]*[a-z][0-9]{2,}|[a-z][0-9]"
+    r"|(?:mp|ps|ww|ak|mk|sa|ch|cv|dc|hd|uk|us)[0-9][a-z]{0,2}"
+)
 _DOLLAR_IN_WORD = re.compile(r"\$(?=[a-z]{2})|\$(?<=[a-z]\$)(?=[a-z])")
 _REPEAT = re.compile(r"([a-z])\1{2,}")
 _DIGITS = re.compile(r"\d+")

@@ -1,0 +1,269 @@
+"""The CLI contract: one row per item, ids kept, errors as rows, exit status, no tracebacks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from propclf.cli import main
+
+PROP = "Brothers, join our ranks and fight the enemies of the faith. Victory is near!"
+REP = "Police said the suspect was arrested on Tuesday after an investigation."
+
+
+@pytest.fixture
+def run(saved_model: Path):
+    def _run(*args: str, input: str | bytes | None = None):
+        return CliRunner().invoke(
+            main, [*args[:1], "--model", str(saved_model), *args[1:]], input=input
+        )
+
+    return _run
+
+
+def _jsonl(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_score_files_jsonl(run, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(PROP)
+    (tmp_path / "b.txt").write_text(REP)
+    res = run("score", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), "--format", "jsonl")
+    assert res.exit_code == 0, res.output
+    rows = _jsonl(res.stdout)
+    assert [r["id"] for r in rows] == [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
+    assert [r["label"] for r in rows] == ["propaganda", "reporting"]
+    for r in rows:
+        assert set(r) >= {"id", "label", "score", "band", "error", "model"}
+        assert r["error"] is None and 0 <= r["score"] <= 1
+
+
+def test_jsonl_input_keeps_ids_and_reports_bad_lines(run) -> None:
+    lines = [
+        json.dumps({"id": "x1", "text": PROP}),
+        "{broken json",
+        json.dumps({"id": "x3"}),
+        json.dumps({"id": "x4", "text": None}),
+        json.dumps({"id": 5, "text": 7}),
+        json.dumps(["a", "list"]),
+        "",
+        json.dumps({"id": "x8", "text": REP}),
+    ]
+    res = run("score", "--input", "jsonl", "--format", "jsonl", "-", input="\n".join(lines) + "\n")
+    assert res.exit_code == 1
+    rows = _jsonl(res.stdout)
+    assert [r["id"] for r in rows] == ["x1", "stdin:2", "x3", "x4", "5", "stdin:6", "x8"]
+    assert [r["error"] is None for r in rows] == [True, False, False, False, False, False, True]
+    assert "invalid JSON" in rows[1]["error"]
+    assert "no 'text'" in rows[2]["error"]
+    assert "must be a string" in rows[3]["error"]
+    assert rows[0]["label"] == "propaganda" and rows[-1]["label"] == "reporting"
+    assert "could not be scored" in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_csv_and_table_formats(run, tmp_path: Path) -> None:
+    f = tmp_path / "lines.txt"
+    f.write_text(f"{PROP}\n\n{REP}\n")
+    res = run("score", "--input", "lines", "--format", "csv", str(f))
+    assert res.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert [r["id"] for r in rows] == [f"{f}:1", f"{f}:3"]
+    assert rows[0]["label"] == "propaganda" and float(rows[0]["score"]) > 0.5
+    res = run("score", "--input", "lines", "--format", "table", str(f))
+    assert res.exit_code == 0
+    assert len(res.stdout.splitlines()) == 3 and "propaganda" in res.stdout
+
+
+def test_thresholds_and_reasons(run, tmp_path: Path) -> None:
+    f = tmp_path / "a.txt"
+    f.write_text(REP)
+    res = run("score", str(f), "--format", "jsonl", "--threshold", "0.0", "--reasons", "3")
+    assert res.exit_code == 0
+    [row] = _jsonl(res.stdout)
+    assert row["label"] == "propaganda" and row["band"] == "flag"
+    assert 1 <= len(row["reasons"]) <= 3
+    assert {"ngram", "weight", "spans"} <= set(row["reasons"][0])
+    res = run("score", str(f), "--threshold", "0.2", "--review-threshold", "0.5")
+    assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_folder_with_hostile_files(run, tmp_path: Path) -> None:
+    d = tmp_path / "in"
+    (d / "deep" / "deeper").mkdir(parents=True)
+    (d / "empty.txt").write_text("")
+    (d / "blank.txt").write_text("   \n\t\n")
+    (d / "binary.bin").write_bytes(b"\x00\x01\x02\xff" * 100)
+    (d / "latin1.txt").write_bytes("Le ministre a d\xe9clar\xe9 que l'attaque".encode("latin-1"))
+    (d / "utf16.txt").write_bytes("Police said the group was banned".encode("utf-16"))
+    (d / "deep" / "deeper" / "ok.txt").write_text(PROP)
+    (d / "broken").symlink_to(d / "missing")
+    (d / "loop").symlink_to(d)
+    res = run("score", str(d), "--format", "jsonl")
+    assert res.exit_code == 1
+    rows = {Path(r["id"]).name: r for r in _jsonl(res.stdout)}
+    assert set(rows) == {
+        "empty.txt",
+        "blank.txt",
+        "binary.bin",
+        "latin1.txt",
+        "utf16.txt",
+        "ok.txt",
+        "broken",
+        "loop",
+    }
+    assert "binary" in rows["binary.bin"]["error"]
+    assert "broken" in rows["broken"]["error"]
+    assert rows["loop"]["error"]
+    for name in ("empty.txt", "blank.txt", "latin1.txt", "utf16.txt", "ok.txt"):
+        assert rows[name]["error"] is None, name
+    assert rows["ok.txt"]["label"] == "propaganda"
+    assert "Traceback" not in res.output
+
+
+def test_unreadable_file(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import propclf.inputs
+
+    f = tmp_path / "secret.txt"
+    f.write_text(REP)
+    ok = tmp_path / "ok.txt"
+    ok.write_text(REP)
+
+    def deny(path: Path) -> bytes:
+        if path.name == "secret.txt":
+            raise PermissionError(13, "Permission denied")
+        return Path(path).read_bytes()
+
+    monkeypatch.setattr(propclf.inputs, "_read_file", deny)
+    res = run("score", str(tmp_path), "--format", "jsonl")
+    assert res.exit_code == 1
+    rows = {Path(r["id"]).name: r for r in _jsonl(res.stdout)}
+    assert "Permission denied" in rows["secret.txt"]["error"]
+    assert rows["ok.txt"]["error"] is None
+
+
+def test_missing_path_and_bad_model(run, tmp_path: Path) -> None:
+    res = run("score", str(tmp_path / "nope.txt"), "--format", "jsonl")
+    assert res.exit_code == 1 and "no such file" in _jsonl(res.stdout)[0]["error"]
+    bad = tmp_path / "bad.joblib"
+    bad.write_bytes(b"not a model")
+    res = CliRunner().invoke(main, ["score", "--model", str(bad), str(tmp_path)])
+    assert res.exit_code == 1 and "manifest" in res.stderr and "Traceback" not in res.output
+
+
+def test_info_json(saved_model: Path) -> None:
+    res = CliRunner().invoke(main, ["info", "--model", str(saved_model), "--format", "json"])
+    assert res.exit_code == 0
+    info = json.loads(res.stdout)
+    assert info["model_path"] == str(saved_model.resolve())
+    assert info["model_id"].startswith("propclf-")
+    assert info["thresholds"]["flag"] >= info["thresholds"]["review"]
+
+
+def test_stdin_lines_stream(run) -> None:
+    text = "\n".join([PROP, REP] * 300) + "\n"
+    res = run("score", "--format", "jsonl", "--batch-size", "64", "--jobs", "1", "-", input=text)
+    assert res.exit_code == 0
+    rows = _jsonl(res.stdout)
+    assert [r["id"] for r in rows] == [f"stdin:{i}" for i in range(1, 601)]
+    assert [r["label"] for r in rows[:2]] == ["propaganda", "reporting"]
+
+
+def test_parallel_jobs_keep_order(run, saved_model: Path) -> None:
+    lines = [json.dumps({"id": f"r{i}", "text": PROP if i % 3 else REP}) for i in range(900)]
+    res1 = run(
+        "score",
+        "--input",
+        "jsonl",
+        "--format",
+        "jsonl",
+        "--jobs",
+        "1",
+        "--batch-size",
+        "50",
+        "-",
+        input="\n".join(lines),
+    )
+    res2 = run(
+        "score",
+        "--input",
+        "jsonl",
+        "--format",
+        "jsonl",
+        "--jobs",
+        "2",
+        "--batch-size",
+        "50",
+        "-",
+        input="\n".join(lines),
+    )
+    assert res1.exit_code == res2.exit_code == 0
+    assert _jsonl(res1.stdout) == _jsonl(res2.stdout)
+
+
+def test_train_and_evaluate_on_own_file(tmp_path: Path) -> None:
+    from tests.conftest import FIXTURES
+
+    out = tmp_path / "m" / "own.joblib"
+    res = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--labelled",
+            str(FIXTURES / "small_train.jsonl"),
+            "--out",
+            str(out),
+            "--cv",
+            "3",
+            "--max-features",
+            "5000",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    assert out.with_suffix(".card.md").is_file()
+    manifest = json.loads(out.with_suffix(".json").read_text())
+    assert manifest["command"].startswith("propclf train")
+    res = CliRunner().invoke(
+        main,
+        ["evaluate", "--model", str(out), str(FIXTURES / "small_train.jsonl"), "--format", "json"],
+    )
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["overall"]["n"] == 24
+    assert {"precision", "recall", "f1", "pr_auc", "confusion"} <= set(report["overall"])
+
+
+@pytest.mark.slow
+def test_installed_console_script(saved_model: Path, tmp_path: Path) -> None:
+    exe = shutil.which("propclf", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.skip("propclf is not installed as a console script in this environment")
+    f = tmp_path / "a.txt"
+    f.write_text(PROP)
+    out = subprocess.run(
+        [exe, "score", "--model", str(saved_model), "--format", "jsonl", str(f)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    [row] = _jsonl(out.stdout)
+    assert row["id"] == str(f) and row["label"] == "propaganda"
+    out = subprocess.run(
+        [exe, "score", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert out.returncode == 1 and "Traceback" not in out.stderr

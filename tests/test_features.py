@@ -1,0 +1,64 @@
+"""The fast vectoriser computes exactly scikit-learn's TF-IDF over the model's tokens."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from propclf.features import FastTfidfVectorizer
+from propclf.text import analyze
+
+
+def _ngrams(text: str) -> list[str]:
+    toks = analyze(text)
+    return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]
+
+
+def _same(fast: FastTfidfVectorizer, ref: TfidfVectorizer, texts: list[str]) -> None:
+    assert len(fast.feature_names_) == len(ref.vocabulary_)
+    perm = np.array([ref.vocabulary_[n] for n in fast.feature_names_])
+    a = fast.transform(texts)
+    b = ref.transform(texts)[:, perm]
+    assert abs(a - b).max() < 1e-6 if a.nnz or b.nnz else True
+
+
+def test_matches_sklearn_tfidf(small_data) -> None:
+    texts = small_data[0] + ["k i l l them a b", "x y z", "RT rt a", "", "!!! ???"]
+    fast = FastTfidfVectorizer(min_df=1, max_features=None).fit(texts)
+    ref = TfidfVectorizer(analyzer=_ngrams, min_df=1, sublinear_tf=True).fit(texts)
+    _same(fast, ref, texts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet="abc k.0 1\u200b@#\"'!", max_size=40), min_size=1, max_size=12))
+def test_matches_sklearn_on_arbitrary_text(texts: list[str]) -> None:
+    try:
+        ref = TfidfVectorizer(analyzer=_ngrams, min_df=1, sublinear_tf=True).fit(texts)
+    except ValueError:  # empty vocabulary: ours must say so too
+        with pytest.raises(ValueError):
+            FastTfidfVectorizer(min_df=1, max_features=None).fit(texts)
+        return
+    fast = FastTfidfVectorizer(min_df=1, max_features=None).fit(texts)
+    _same(fast, ref, texts)
+
+
+def test_unknown_and_empty_rows_are_zero(small_data) -> None:
+    fast = FastTfidfVectorizer(min_df=1).fit(small_data[0])
+    x = fast.transform(["", "zzzz qqqq", "police said"])
+    assert x.shape == (3, len(fast.feature_names_))
+    assert x[0].nnz == 0 and x[1].nnz == 0 and x[2].nnz > 0
+    np.testing.assert_allclose(np.sqrt(x[2].multiply(x[2]).sum()), 1.0, rtol=1e-5)
+
+
+def test_max_features_caps_vocabulary(small_data) -> None:
+    fast = FastTfidfVectorizer(min_df=1, max_features=25).fit(small_data[0])
+    assert len(fast.feature_names_) == 25
+    assert fast.transform(small_data[0]).shape[1] == 25
+
+
+def test_refuses_a_single_string() -> None:
+    with pytest.raises(TypeError):
+        FastTfidfVectorizer().fit("one string")

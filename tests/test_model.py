@@ -1,0 +1,143 @@
+"""The estimator: scikit-learn conventions, scores, bands, documents, reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from propclf.model import PropagandaClassifier
+
+PROP = "Brothers, join our ranks and fight the enemies of the faith. Victory is near!"
+REP = "Police said the suspect was arrested on Tuesday after an investigation."
+
+
+def test_sklearn_conventions(small_model, small_data) -> None:
+    texts, labels, _ = small_data
+    assert list(small_model.classes_) == ["propaganda", "reporting"]
+    proba = small_model.predict_proba(texts)
+    assert proba.shape == (len(texts), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # column order follows classes_, and score is P(propaganda)
+    np.testing.assert_allclose(proba[:, 0], small_model.score(texts))
+    d = small_model.decision_function(texts)
+    assert np.all((d > 0) == (small_model.score(texts) > 0.5))
+    # predict agrees with the flag threshold
+    pred = small_model.predict(texts)
+    assert set(pred) <= {"propaganda", "reporting"}
+    assert np.all(
+        (pred == "propaganda") == (small_model.score(texts) >= small_model.flag_threshold)
+    )
+    # learned it: training texts come back right
+    assert (pred == np.array(labels)).mean() > 0.9
+    assert small_model.score([PROP])[0] > 0.5 > small_model.score([REP])[0]
+
+
+def test_clone_pipeline_and_grid_search(small_data) -> None:
+    texts, labels, _ = small_data
+    est = PropagandaClassifier(min_df=1, cv=2, calibrate=False)
+    assert clone(est).get_params() == est.get_params()
+    pipe = Pipeline([("clf", est)]).fit(texts, labels)
+    assert pipe.predict([PROP])[0] == "propaganda"
+    gs = GridSearchCV(est, {"C": [0.5, 4.0]}, cv=2).fit(texts, labels)
+    assert gs.best_params_["C"] in (0.5, 4.0)
+    # score(X, y) keeps scikit-learn's meaning (accuracy) for model selection
+    assert 0.0 <= gs.best_estimator_.score(texts, labels) <= 1.0
+
+
+def test_unfitted_and_bad_input_errors(small_model) -> None:
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        PropagandaClassifier().score(["x"])
+    with pytest.raises(TypeError, match="single string"):
+        small_model.score("just one string")
+    with pytest.raises(TypeError, match="not str"):
+        small_model.score(["ok", None])
+    with pytest.raises(ValueError, match="both"):
+        PropagandaClassifier(min_df=1).fit(["a b", "c d"], ["reporting", "reporting"])
+    with pytest.raises(ValueError, match="label"):
+        PropagandaClassifier(min_df=1).fit(["a b", "c d"], ["reporting", "spam"])
+    assert small_model.score([]).shape == (0,)
+
+
+def test_bands(small_model) -> None:
+    bands = small_model.band(np.array([0.0, 0.3, 0.99]), flag=0.9, review=0.2)
+    assert list(bands) == ["pass", "review", "flag"]
+    with pytest.raises(ValueError):
+        small_model.band(np.array([0.5]), flag=0.2, review=0.4)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(), min_size=1, max_size=6))
+def test_any_text_scores_in_unit_interval(small_model, texts: list[str]) -> None:
+    s = small_model.score(texts)
+    assert s.shape == (len(texts),)
+    assert np.all((s >= 0) & (s <= 1)) and np.all(np.isfinite(s))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.text(max_size=80), min_size=2, max_size=10), st.randoms())
+def test_scores_do_not_depend_on_batch_or_order(small_model, texts: list[str], rnd) -> None:
+    whole = small_model.score(texts)
+    one_by_one = np.array([small_model.score([t])[0] for t in texts])
+    np.testing.assert_allclose(whole, one_by_one, rtol=0, atol=1e-12)
+    order = list(range(len(texts)))
+    rnd.shuffle(order)
+    shuffled = small_model.score([texts[i] for i in order])
+    np.testing.assert_allclose(shuffled, whole[order], rtol=0, atol=1e-12)
+
+
+def test_long_document_is_scored_by_its_worst_passage(small_model) -> None:
+    filler = "\n\n".join(
+        f"Paragraph {i}: the weather in the region was mild and the council met on Monday."
+        for i in range(12)
+    )
+    page = filler + "\n\n" + PROP + "\n\n" + filler + "\n\nShare this\n\nLeave a Reply"
+    scores, hits = small_model.score_documents([filler, page], review=0.5)
+    assert scores[0] < 0.5 <= scores[1]
+    assert len(hits[1]) == 1
+    hit = hits[1][0]
+    assert page[hit.start : hit.end] == PROP
+    # the plain score of the whole page is diluted; the document rule is not
+    assert small_model.score([page])[0] < scores[1]
+
+
+def test_boilerplate_only_page_still_gets_a_score(small_model) -> None:
+    page = "\n".join(["Share this", "Leave a Reply", "Menu", "Home"] * 40)
+    scores, hits = small_model.score_documents([page])
+    assert 0.0 <= scores[0] <= 1.0 and hits[0] == ()
+
+
+def test_explain_adds_up_and_points_at_the_text(small_model) -> None:
+    text = "Brothers, JOIN our ranks! Police said nothing."
+    reasons = small_model.explain(text, top=1000)
+    total = sum(r.weight for r in reasons)
+    intercept = small_model.calibration_[0] * small_model.pipeline_.named_steps["clf"].intercept_[0]
+    intercept += small_model.calibration_[1]
+    np.testing.assert_allclose(total + intercept, small_model.decision_function([text])[0])
+    by_ngram = {r.ngram: r for r in reasons}
+    assert [text[s:e] for s, e in by_ngram["join"].spans] == ["JOIN"]
+    assert by_ngram["join"].weight > 0
+    weights = [abs(r.weight) for r in reasons]
+    assert weights == sorted(weights, reverse=True)
+
+
+def test_explain_marks_quoted_speech(small_data) -> None:
+    texts, labels, _ = small_data
+    quoting = 'Analysts said the video urged viewers to "join our ranks" online.'
+    model = PropagandaClassifier(min_df=1, calibrate=False).fit(
+        [*texts, quoting], [*labels, "reporting"]
+    )
+    reasons = model.explain(quoting, top=1000)
+    quoted = [r for r in reasons if r.ngram.startswith("q_")]
+    assert {"q_join", "q_our", "q_ranks"} <= {r.ngram for r in quoted}
+    for r in quoted:
+        if " " in r.ngram:  # bigrams may straddle the closing quote
+            continue
+        for s, e in r.spans:
+            assert quoting.index('"') < s < e <= quoting.rindex('"')

@@ -1,0 +1,127 @@
+"""One artifact + manifest; verified before unpickling; typed errors that say how to fix."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from propclf.persistence import (
+    IncompatibleModelError,
+    ManifestError,
+    ModelIntegrityError,
+    file_sha256,
+    load,
+    load_model,
+    save,
+)
+
+
+def _copy(saved: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / saved.name
+    shutil.copy(saved, dst)
+    shutil.copy(saved.with_suffix(".json"), dst.with_suffix(".json"))
+    return dst
+
+
+def test_round_trip_gives_the_same_scores(small_model, saved_model: Path, small_data) -> None:
+    loaded = load(saved_model)
+    texts = [*small_data[0], "", "unseen words only", "J0IN our r a n k s"]
+    np.testing.assert_array_equal(loaded.score(texts), small_model.score(texts))
+    assert loaded.get_params() == small_model.get_params()
+
+
+def test_manifest_records_provenance(saved_model: Path) -> None:
+    import sklearn
+
+    import propclf
+
+    m = json.loads(saved_model.with_suffix(".json").read_text())
+    assert m["artifact_sha256"] == file_sha256(saved_model)
+    assert m["model_id"] == f"propclf-{m['artifact_sha256'][:12]}"
+    assert m["propclf_version"] == propclf.__version__
+    assert m["sklearn_version"] == sklearn.__version__
+    assert m["labels"] == ["reporting", "propaganda"]
+    assert set(m["thresholds"]) == {"flag", "review"}
+    for key in ("training_data_sha256", "metrics", "command", "created"):
+        assert key in m
+
+
+def test_one_altered_byte_is_refused_before_unpickling(
+    saved_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _copy(saved_model, tmp_path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+    import joblib
+
+    def boom(*a: object, **k: object) -> None:
+        raise AssertionError("unpickled a tampered file")
+
+    monkeypatch.setattr(joblib, "load", boom)
+    with pytest.raises(ModelIntegrityError, match="SHA-256 hash check failed"):
+        load(path)
+
+
+def test_missing_or_broken_manifest(saved_model: Path, tmp_path: Path) -> None:
+    path = _copy(saved_model, tmp_path)
+    path.with_suffix(".json").write_text("{not json")
+    with pytest.raises(ManifestError, match="cannot read manifest"):
+        load(path)
+    path.with_suffix(".json").unlink()
+    with pytest.raises(ManifestError, match="propclf train"):
+        load(path)
+
+
+def test_other_sklearn_line_is_refused(saved_model: Path, tmp_path: Path) -> None:
+    path = _copy(saved_model, tmp_path)
+    mpath = path.with_suffix(".json")
+    m = json.loads(mpath.read_text())
+    m["sklearn_version"] = "1.4.2"
+    mpath.write_text(json.dumps(m))
+    with pytest.raises(IncompatibleModelError, match=r"scikit-learn 1\.4\.2.*retrain"):
+        load(path)
+
+
+def test_unknown_manifest_format_is_refused(saved_model: Path, tmp_path: Path) -> None:
+    path = _copy(saved_model, tmp_path)
+    mpath = path.with_suffix(".json")
+    m = json.loads(mpath.read_text())
+    m["format"] = 99
+    mpath.write_text(json.dumps(m))
+    with pytest.raises(IncompatibleModelError, match="format"):
+        load(path)
+
+
+def test_save_refuses_other_suffixes(small_model, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=".joblib"):
+        save(small_model, tmp_path / "model.pkl")
+
+
+def test_load_model_accepts_the_manifest_path_and_caches(saved_model: Path) -> None:
+    a = load_model(saved_model)
+    b = load_model(saved_model.with_suffix(".json"))
+    assert a is b
+    with pytest.raises(FileNotFoundError):
+        load_model(saved_model.with_name("nope.joblib"))
+
+
+def test_the_embedded_default_model_loads_and_separates() -> None:
+    from propclf.persistence import default_model_path
+
+    if not default_model_path().is_file():
+        pytest.skip("no default model in this checkout")
+    model = load_model()
+    assert model.manifest_["artifact_sha256"] == file_sha256(model.path_)
+    s = model.score(
+        [
+            "Officials said the attack killed three people and condemned the violence.",
+            "Brothers, rise up and join the soldiers of the caliphate, the kuffar will burn!",
+        ]
+    )
+    assert s[0] < 0.5 < s[1]

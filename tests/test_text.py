@@ -1,0 +1,123 @@
+"""Text preparation: normalisation, de-obfuscation, tokens, passages, quotes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from propclf.features import analyze_many
+from propclf.text import (
+    analyze,
+    canonical_token,
+    is_boilerplate,
+    normalize,
+    normalize_many,
+    quote_spans,
+    split_passages,
+)
+
+
+def test_platform_artefacts_are_removed() -> None:
+    toks = analyze("RT @warreporter1: Breaking https://t.co/AbC pic.twitter.com/xyz #BreakingNews")
+    assert "warreporter1" not in toks and "rt" not in toks
+    assert "https" not in toks and "co" not in toks and "pic" not in toks
+    assert toks.count("xuser") == 1 and "xurl" in toks
+    assert toks[-2:] == ["breaking", "news"]
+
+
+@pytest.mark.parametrize(
+    ("obfuscated", "clean"),
+    [
+        ("j\u200bo\u200bin the cause", "join the cause"),  # zero-width characters
+        ("j\u043ein the c\u0430use", "join the cause"),  # Cyrillic look-alikes
+        ("j01n th3 c4use", "join the cause"),  # leetspeak
+        ("j o i n the cause", "join the cause"),  # spaced letters
+        ("j.o.i.n the cause", "join the cause"),  # dotted letters
+        ("JOOOOIN the cause", "join the cause"),  # stretched letters (capped at two)
+        ("\uff4a\uff4f\uff49\uff4e the cause", "join the cause"),  # full-width forms
+        ("#JoinTheCause", "join the cause"),  # camel-case hashtag
+        ("b\u0101qiyah", "baqiyah"),  # transliteration macrons
+    ],
+)
+def test_obfuscation_is_undone(obfuscated: str, clean: str) -> None:
+    want = analyze(clean)
+    got = analyze(obfuscated)
+    if obfuscated.startswith("JOOOO"):
+        want = ["jooin", "the", "cause"]
+    assert got == want
+
+
+def test_ordinary_alphanumerics_are_not_leet() -> None:
+    assert analyze("covid19 on the 2nd at 10am") == ["covid0", "on", "the", "0nd", "at", "0am"]
+    assert canonical_token("f16") == "f0"
+
+
+def test_quoted_speech_gets_its_own_tokens() -> None:
+    toks = analyze('The group said: "kill them all" in a video.')
+    assert toks[:3] == ["the", "group", "said"]
+    assert toks[3:6] == ["q_kill", "q_them", "q_all"]
+    assert "xquote" in analyze('He said "kill them all".', quotes="mask")
+    assert "kill" in analyze('He said "kill them all".', quotes="ignore")
+    with pytest.raises(ValueError, match="quotes"):
+        normalize("x", quotes="nope")  # type: ignore[arg-type]
+
+
+def test_curly_quotes_are_found() -> None:
+    text = "Officials said \u201cwe will return\u201d was a threat."
+    [(s, e)] = quote_spans(text)
+    assert text[s:e] == "\u201cwe will return\u201d"
+    assert "q_we" in analyze(text)
+
+
+def test_batch_separator_cannot_leak() -> None:
+    texts = ["a\x1eb", "&#30;x", "plain"]
+    assert len(normalize_many(texts)) == 3
+    assert len(analyze_many(texts)) == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_normalisation_is_idempotent(text: str) -> None:
+    once = normalize(text, quotes="ignore")
+    assert normalize(once, quotes="ignore") == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(), max_size=8))
+def test_batch_analysis_matches_one_by_one(texts: list[str]) -> None:
+    assert analyze_many(texts) == [analyze(t) for t in texts]
+
+
+def test_passages_keep_offsets_and_skip_blank() -> None:
+    text = "Title\n\n  First paragraph here.  \n\n\n\nSecond paragraph. " + "Long sentence. " * 60
+    parts = split_passages(text, max_chars=200)
+    assert parts[0].text == "Title"
+    assert all(text[p.start : p.end] == p.text for p in parts)
+    assert all(len(p.text) <= 200 for p in parts)
+    assert all(p.text.strip() for p in parts)
+    assert split_passages("   \n\n  ") == []
+
+
+def test_wall_of_text_is_cut() -> None:
+    text = "word " * 10_000  # no sentence ends, no newlines
+    parts = split_passages(text, max_chars=300)
+    assert len(parts) > 100
+    assert all(len(p.text) <= 300 for p in parts)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Share this article",
+        "Leave a Reply",
+        "Your email address will not be published.",
+        "12 comments",
+    ],
+)
+def test_boilerplate(line: str) -> None:
+    assert is_boilerplate(line)
+
+
+def test_real_sentences_are_not_boilerplate() -> None:
+    assert not is_boilerplate("The statement was shared widely by supporters of the group online.")
