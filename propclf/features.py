@@ -11,6 +11,7 @@ vocabulary is stored as plain arrays, so the artifact stays small and loads fast
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -52,7 +53,7 @@ def analyze_many(texts: Sequence[str], quotes: QuoteMode = "separate") -> list[l
     return [merge_letter_runs(toks) for toks in out]
 
 
-class _TokenIds(dict):  # type: ignore[type-arg]
+class _TokenIds(dict[str, int]):
     """Raw token -> id cache for one fitted vocabulary; misses are canonicalised once."""
 
     def __init__(self, vocabulary: dict[str, int]) -> None:
@@ -134,7 +135,7 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         for toks in docs:
             df.update(set(toks))
             if self.bigrams:
-                df.update({f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)})
+                df.update({f"{a} {b}" for a, b in itertools.pairwise(toks)})
         kept = [(g, c) for g, c in df.items() if c >= self.min_df]
         if not kept:
             raise ValueError("no n-gram reaches min_df; lower min_df or give more text")

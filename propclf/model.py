@@ -140,8 +140,8 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
 
     # -- fitting ---------------------------------------------------------------------------------
     def _make_pipeline(self) -> Pipeline:
-        cw = self.class_weight
-        if isinstance(cw, dict):
+        cw: Any = self.class_weight
+        if isinstance(cw, dict):  # labels may be given by name; the pipeline sees 1/0
             cw = {int(k == _POS) if isinstance(k, str) else k: v for k, v in cw.items()}
         return Pipeline(
             [

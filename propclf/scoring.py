@@ -176,7 +176,12 @@ def classify(
         model = load_model(model_path)
     else:
         model_path = getattr(model, "path_", None)
-    kwargs = {"flag": flag, "review": review, "reasons": reasons, "documents": documents}
+    kwargs: dict[str, Any] = {
+        "flag": flag,
+        "review": review,
+        "reasons": reasons,
+        "documents": documents,
+    }
     scorer = Scorer(model, **kwargs)
     stream = (it if isinstance(it, Item) else Item(str(n), text=it) for n, it in enumerate(items))
     n_jobs = (os.cpu_count() or 1) if jobs <= 0 else jobs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,7 +16,7 @@ from propclf.text import analyze
 
 def _ngrams(text: str) -> list[str]:
     toks = analyze(text)
-    return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]
+    return toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
 
 
 def _same(fast: FastTfidfVectorizer, ref: TfidfVectorizer, texts: list[str]) -> None:

@@ -99,7 +99,7 @@ def test_unknown_manifest_format_is_refused(saved_model: Path, tmp_path: Path) -
 
 
 def test_save_refuses_other_suffixes(small_model, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=".joblib"):
+    with pytest.raises(ValueError, match=r"\.joblib"):
         save(small_model, tmp_path / "model.pkl")
 
 
