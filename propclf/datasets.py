@@ -270,7 +270,7 @@ def _read_csv(path: Path) -> Iterator[dict[str, str]]:
     ``headline`` columns) would end a row early in the csv module, so they become spaces first.
     """
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    raw = path.read_text(encoding="utf-8-sig")
+    raw = path.read_bytes().decode("utf-8-sig")  # read_text() would turn a bare CR into a newline
     if "\r" in raw:
         raw = re.sub(r"\r(?!\n)", " ", raw)
     reader = csv.reader(io.StringIO(raw, newline=""))
@@ -511,7 +511,7 @@ _MAG_HEADER = re.compile(
     r"|contents|editorial|history|enemy.s words|in the words of the enemy)[\s\d]*)+$|^[\s\d]+$",
     re.I,
 )
-_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+_PRIVATE_USE = re.compile("[ \t]*[\ue000-\uf8ff]")
 _HYPHEN_EOL = re.compile(r"(?<=[a-z])[-\u00ad]\n(?=[a-z])")
 
 
@@ -1471,6 +1471,9 @@ def dedup_with_stats(
         return [], stats
     normed = normalize_many([r.text for r in records])
     tokens = [[t for t in _WORD_RE.findall(s) if t not in _MASK_TOKENS] for s in normed]
+    for toks in tokens:  # a retweet marker left by the normaliser
+        while toks and toks[0] == "rt":
+            del toks[0]
     uf = _UnionFind(n)
     reason = ["" for _ in range(n)]
     first_of: dict[str, int] = {}
@@ -1713,7 +1716,7 @@ def read_labelled(path: str | os.PathLike[str]) -> list[Record]:
         raise FileNotFoundError(f"labelled file not found: {p}")
     rows: list[tuple[int, dict[str, Any]]] = []
     if p.suffix.lower() in (".csv", ".tsv"):
-        raw = p.read_text(encoding="utf-8-sig")
+        raw = p.read_bytes().decode("utf-8-sig")
         reader = csv.DictReader(
             io.StringIO(raw, newline=""), delimiter="\t" if p.suffix.lower() == ".tsv" else ","
         )
