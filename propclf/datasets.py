@@ -354,14 +354,15 @@ _NOT_PLACES = frozenset(
 _CITY_TOKEN = r"[A-Z](?:[A-Z'’.\-]*[A-Z])?\.?(?![A-Za-z])"
 _REGION = (
     r",\s*(?:(?:New|North|South|West|East|Saudi|Sri|Puerto|Rhode|United|El|Costa|Hong|Sierra"
-    r"|Burkina|Papua|Northern)\s)?[A-Z][\w.’'\-]*(?:/[A-Z][A-Za-z.]+)?"
+    r"|Burkina|Papua|Northern)\s)?[A-Z][\w.’'\-]*(?:\s[A-Z][A-Z.]+(?!\w))*"
+    rf"(?:/{_CITY_TOKEN}(?:[ /]{_CITY_TOKEN})*)?"
 )
 _DATELINE = re.compile(
     r"^\s*(?:(?:UPDATE|UPDATED|FILE|BREAKING)\s*[:\-–—]\s*)?"
     rf"(?P<city>{_CITY_TOKEN}(?:[ /]{_CITY_TOKEN})*)"
     rf"(?P<region>{_REGION})?"
     r"(?P<paren>\s*\((?:Reuters|AP|AFP|UPI|CNN|BBC|[A-Z][a-z]{2,4}\.? \d{1,2}(?:, \d{4})?"
-    r"|[A-Z][a-z]+ \d{1,2}(?:, \d{4})?|[^()\n]{0,12})\))?"
+    r"|[A-Z][a-z]+ \d{1,2}(?:, \d{4})?|[^()\n]{0,32})\))?"
     r"(?P<dash>\s*(?:[-–—]+|:)(?=\s|[A-Z\"“‘']))?\s*"
 )
 _LEAD_WIRE = re.compile(
@@ -428,7 +429,8 @@ _WIRE_TAIL_LINES = re.compile(
     r"|Go Back to Top\.? Skip To:.*|The post .* appeared first on .*|Continue reading\.*"
     r"|Related:.*|Story highlights|Getty Images|Photo|Slide: ?\d+.*"
     r"|Here’s The Thing With Ad Blockers|We get it: Ads aren’t what you’re here for\..*"
-    r"|So, add us to your ad blocker’s whitelist.*|Last Updated.*|Advertisement)\s*$",
+    r"|So, add us to your ad blocker’s whitelist.*|Last Updated.*|Advertisement"
+    r"|FILE\s*[-–—].*|.*\((?:AP|AFP|Reuters|Getty) Photo[^)]*\)\.?)\s*$",
     re.I | re.M,
 )
 _TICKER = re.compile(r"\s*\(\s*[A-Z0-9]{1,6}\.[A-Z]{1,3}\s*\)")
@@ -443,7 +445,7 @@ def _clean_wire(text: str) -> str:
 
 # --- source-specific cleaning ------------------------------------------------------------------
 _ISAF_HEADER = re.compile(
-    r"^\s*(?:ISAF Joint Command\s*-?\s*Afghanistan|For Immediate Release|Download PDF"
+    r"^\s*(?:ISAF Joint Command\s*-?\s*Afgh\w*|For Immediate Release|Download PDF"
     r"|ISAF Joint Command (?:Morning |Evening )?Operational Update.*"
     r"|UPDATE\s*$|\d{4}-\d{2}-[A-Z]{1,3}-\d{2,4}\b.*|[\d,\s]+)\s*$",
     re.I,
