@@ -1,0 +1,99 @@
+"""Obfuscated copies of texts, to measure how well a model resists common evasion.
+
+Each transform imitates what evaders do to slip past keyword filters: zero-width characters
+inside words, look-alike letters from other scripts, leetspeak digits, s p a c e d or d.o.t.t.e.d
+letters, and words run together into a hashtag. They are deterministic (seeded), so a recall
+figure measured with them can be reproduced; ``propclf.text`` undoes them before features.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+
+__all__ = ["OBFUSCATIONS", "obfuscate"]
+
+_WORD = re.compile(r"[A-Za-z]{4,}")
+_LOOKALIKE = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і", "y": "у"}
+_LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
+
+
+def _words(text: str, rnd: random.Random, share: float) -> list[re.Match[str]]:
+    found = list(_WORD.finditer(text))
+    k = max(1, round(len(found) * share)) if found else 0
+    return sorted(rnd.sample(found, k), key=lambda m: m.start())
+
+
+def _rewrite(text: str, rnd: random.Random, share: float, fn: Callable[[str], str]) -> str:
+    out, pos = [], 0
+    for m in _words(text, rnd, share):
+        out += [text[pos : m.start()], fn(m.group())]
+        pos = m.end()
+    return "".join([*out, text[pos:]])
+
+
+def zero_width(text: str, rnd: random.Random, share: float = 0.5) -> str:
+    """Hide zero-width spaces/joiners inside words."""
+    marks = "\u200b\u200c\u200d\u2060"
+    return _rewrite(
+        text,
+        rnd,
+        share,
+        lambda w: "".join(c + (rnd.choice(marks) if i % 2 else "") for i, c in enumerate(w)),
+    )
+
+
+def homoglyphs(text: str, rnd: random.Random, share: float = 0.5) -> str:
+    """Swap Latin letters for Cyrillic look-alikes."""
+    return _rewrite(text, rnd, share, lambda w: "".join(_LOOKALIKE.get(c, c) for c in w))
+
+
+def leetspeak(text: str, rnd: random.Random, share: float = 0.5) -> str:
+    """Swap letters for digits inside words (the first letter stays)."""
+    return _rewrite(text, rnd, share, lambda w: w[0] + "".join(_LEET.get(c, c) for c in w[1:]))
+
+
+def spaced(text: str, rnd: random.Random, share: float = 0.3) -> str:
+    """Separate the letters of some words by spaces."""
+    return _rewrite(text, rnd, share, lambda w: " ".join(w))
+
+
+def dotted(text: str, rnd: random.Random, share: float = 0.3) -> str:
+    """Separate the letters of some words by dots."""
+    return _rewrite(text, rnd, share, lambda w: ".".join(w))
+
+
+def hashtag_run(text: str, rnd: random.Random, share: float = 0.3) -> str:
+    """Run three consecutive words together into a camel-case hashtag."""
+    words = text.split()
+    if len(words) < 4:
+        return text
+    i = rnd.randrange(0, len(words) - 3)
+    tag = "#" + "".join(re.sub(r"\W", "", w).capitalize() for w in words[i : i + 3])
+    return " ".join([*words[:i], tag, *words[i + 3 :]])
+
+
+def mixed(text: str, rnd: random.Random, share: float = 0.3) -> str:
+    """Two transforms at once (leetspeak and look-alikes)."""
+    return homoglyphs(leetspeak(text, rnd, share), rnd, share)
+
+
+OBFUSCATIONS: dict[str, Callable[[str, random.Random], str]] = {
+    "zero_width": zero_width,
+    "homoglyphs": homoglyphs,
+    "leetspeak": leetspeak,
+    "spaced": spaced,
+    "dotted": dotted,
+    "hashtag_run": hashtag_run,
+    "mixed": mixed,
+}
+
+
+def obfuscate(text: str, kind: str, seed: int = 0) -> str:
+    """An obfuscated copy of ``text`` (``kind`` from :data:`OBFUSCATIONS`), reproducible by seed."""
+    try:
+        fn = OBFUSCATIONS[kind]
+    except KeyError:
+        raise ValueError(f"unknown obfuscation {kind!r}; one of {sorted(OBFUSCATIONS)}") from None
+    return fn(text, random.Random(f"{seed}:{kind}:{text}"))
