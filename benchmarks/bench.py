@@ -123,7 +123,7 @@ def main() -> None:
     # -- in-process throughput on the same held-out texts --------------------------------------
     model.score(texts[:1000])  # warm caches (token cache, imports) as a long-running filter would
     t_api = add("propclf API `model.score`", median_time(lambda: model.score(texts), runs))
-    t_doc = add(
+    add(
         "propclf API `score_documents` (passages)",
         median_time(lambda: model.score_documents(texts), runs),
     )
@@ -149,8 +149,8 @@ def main() -> None:
                 stdin=f, stdout=subprocess.DEVNULL, check=False,
             )  # fmt: skip
 
-    t_cli1 = add("propclf CLI JSONL→JSONL, --jobs 1", median_time(lambda: cli(1), runs))
-    t_cli2 = add("propclf CLI JSONL→JSONL, --jobs 2", median_time(lambda: cli(2), runs))
+    add("propclf CLI JSONL→JSONL, --jobs 1", median_time(lambda: cli(1), runs))
+    add("propclf CLI JSONL→JSONL, --jobs 2", median_time(lambda: cli(2), runs))
 
     # -- cold start ---------------------------------------------------------------------------
     one = tmp / "one.txt"
