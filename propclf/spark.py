@@ -168,52 +168,46 @@ def _payload_of(model: Any) -> tuple[Any, _Payload]:
 
 
 # -- scoring ---------------------------------------------------------------------------------------
-def _score_series(
-    texts: pd.Series,
-    broadcast: Broadcast[_Payload],
-    digest: str,
-    flag: float | None,
-    review: float | None,
-    documents: bool,
-    batch_size: int,
-    null_error: str,
-) -> pd.DataFrame:
-    """Score one Arrow batch of texts on an executor: one result row per text, in order."""
-    from propclf.inputs import Item
-    from propclf.scoring import Scorer
+@dataclass(frozen=True)
+class _Scoring:
+    """What the executors need: the broadcast model and the :class:`Scorer` settings."""
 
-    scorer = Scorer(
-        _executor_model(broadcast, digest), flag, review, reasons=0, documents=documents
-    )
-    items = [
-        Item(str(i), text=t) if isinstance(t, str) else Item(str(i), error=null_error)
-        for i, t in enumerate(texts.tolist())
-    ]
-    results = list(scorer.score_items(items, batch_size))
-    return pd.DataFrame(
-        {
-            "score": pd.Series([r.score for r in results], dtype="Float64"),
-            "label": pd.Series([r.label for r in results], dtype=object),
-            "band": pd.Series([r.band for r in results], dtype=object),
-            "error": pd.Series([r.error for r in results], dtype=object),
-        }
-    )
+    broadcast: Broadcast[_Payload]
+    digest: str
+    flag: float | None
+    review: float | None
+    documents: bool
+    batch_size: int
+
+    def score(self, items: list[Any], with_id: bool = False) -> pd.DataFrame:
+        """Score :class:`~propclf.inputs.Item` s (errors pass through): one row per item."""
+        from propclf.scoring import Scorer
+
+        model = _executor_model(self.broadcast, self.digest)
+        scorer = Scorer(model, self.flag, self.review, reasons=0, documents=self.documents)
+        results = list(scorer.score_items(items, self.batch_size))
+        columns: dict[str, pd.Series] = {}
+        if with_id:
+            columns["id"] = pd.Series([r.id for r in results], dtype=object)
+        columns["score"] = pd.Series([r.score for r in results], dtype="Float64")
+        for name in ("label", "band", "error"):
+            columns[name] = pd.Series([getattr(r, name) for r in results], dtype=object)
+        return pd.DataFrame(columns)
 
 
-def _scoring_udf(
+def _prepare(
     spark: SparkSession,
     model: Any,
     flag: float | None,
     review: float | None,
     documents: bool,
     batch_size: int,
-    null_error: str,
-) -> Any:
-    """A pandas UDF ``text -> struct<score, label, band, error>`` with the model broadcast."""
-    from pyspark.sql.functions import pandas_udf
-
+) -> tuple[Any, _Scoring]:
+    """Load and check the model and thresholds on the driver, broadcast the model's bytes."""
     from propclf.scoring import Scorer
 
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
     loaded, payload = _payload_of(model)
     Scorer(loaded, flag, review, documents=documents)  # thresholds checked here, not on executors
     try:
@@ -222,16 +216,31 @@ def _scoring_udf(
         raise TypeError(
             "propclf.spark needs a classic SparkSession (Spark Connect has no broadcasts)"
         ) from exc
-    broadcast = sc.broadcast(payload)
-    digest = str(payload.manifest["artifact_sha256"])
     log.info(
         "broadcasting model %s (%d bytes)", payload.manifest.get("model_id"), len(payload.artifact)
     )
+    digest = str(payload.manifest["artifact_sha256"])
+    job = _Scoring(sc.broadcast(payload), digest, flag, review, documents, batch_size)
+    return loaded, job
+
+
+def _score_series(texts: pd.Series, job: _Scoring, null_error: str) -> pd.DataFrame:
+    """Score one Arrow batch of texts on an executor: one result row per text, in order."""
+    from propclf.inputs import Item
+
+    items = [
+        Item(str(i), text=t) if isinstance(t, str) else Item(str(i), error=null_error)
+        for i, t in enumerate(texts.tolist())
+    ]
+    return job.score(items)
+
+
+def _scoring_udf(job: _Scoring, null_error: str) -> Any:
+    """A pandas UDF ``text -> struct<score, label, band, error>``."""
+    from pyspark.sql.functions import pandas_udf
 
     def score_texts(texts: pd.Series) -> pd.DataFrame:
-        return _score_series(
-            texts, broadcast, digest, flag, review, documents, batch_size, null_error
-        )
+        return _score_series(texts, job, null_error)
 
     return pandas_udf(score_texts, returnType=_RESULT_SCHEMA)  # type: ignore[call-overload]
 
@@ -254,8 +263,8 @@ def _text_and_error(
         vkind = F.schema_of_variant(col)
         is_str = vkind == F.lit("STRING")
         text = F.when(is_str, F.variant_get(col, "$", "string"))
-        err = F.when(
-            col.isNotNull() & ~is_str,
+        err = F.when(  # a JSON null in a variant is a null text, reported by the scorer
+            col.isNotNull() & ~F.is_variant_null(col) & ~is_str,
             F.concat(F.lit(f"'{shown}' must be a string, got "), F.lower(vkind)),
         )
         return text, err
@@ -352,13 +361,9 @@ def score_dataframe(
     for name, role in ((text_col, "text_col"), (id_col, "id_col")):
         if name is not None and name not in df.columns:
             raise ValueError(f"{role}: no column {name!r} (columns: {', '.join(df.columns)})")
-    if batch_size < 1:
-        raise ValueError("batch_size must be >= 1")
+    _, job = _prepare(df.sparkSession, model, flag, review, documents, batch_size)
     text, pre_error = _text_and_error(df, text_col)
-    udf = _scoring_udf(
-        df.sparkSession, model, flag, review, documents, batch_size, f"'{text_col}' is null"
-    )
-    out = _apply(df, text, pre_error, udf)
+    out = _apply(df, text, pre_error, _scoring_udf(job, f"'{text_col}' is null"))
     if id_col is not None:
         out = out.select(F.col(f"`{id_col}`"), *(name for name, _ in RESULT_COLUMNS))
     return out
@@ -484,6 +489,23 @@ def read_jsonl(
     pyspark.sql.DataFrame
         Columns ``id``, ``text``, ``error`` (strings), in input order.
     """
+    lines, splits = _numbered_lines(spark, path)
+
+    def parse(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        return _parse_batches(batches, splits, text_field, id_field)
+
+    return lines.mapInPandas(parse, schema=_PARSED_SCHEMA)
+
+
+def _numbered_lines(
+    spark: SparkSession, path: str | Sequence[str]
+) -> tuple[DataFrame, Broadcast[dict[tuple[str, int], tuple[str, int]]]]:
+    """Raw lines with their file split, and the first line number of every split (broadcast).
+
+    Spark reads a large file as several splits, each from its own byte offset; counting the
+    lines of every split (one pass) gives each split's first line number, and within a split
+    rows arrive in order, so every line gets its number without a shuffle.
+    """
     paths = [path] if isinstance(path, str) else list(path)
     lines = spark.read.text(paths).select(
         F.col("value").cast("binary").alias("line"),
@@ -500,12 +522,25 @@ def read_jsonl(
         name = _display_path(file, given) if given else _display_path(file, file)
         table[(file, start)] = (name, first)
         next_line[file] = first + int(row["count"])
-    splits = spark.sparkContext.broadcast(table)
+    return lines, spark.sparkContext.broadcast(table)
 
-    def parse(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        return _parse_batches(batches, splits, text_field, id_field)
 
-    return lines.mapInPandas(parse, schema=_PARSED_SCHEMA)
+def _score_jsonl_batches(
+    batches: Iterator[pd.DataFrame],
+    splits: Broadcast[dict[tuple[str, int], tuple[str, int]]],
+    text_field: str,
+    id_field: str,
+    job: _Scoring,
+) -> Iterator[pd.DataFrame]:
+    """Parse and score in one Python step (one worker per task, texts cross Arrow once)."""
+    from propclf.inputs import Item
+
+    for parsed in _parse_batches(batches, splits, text_field, id_field):
+        items = [
+            Item(i, text=t, error=e)
+            for i, t, e in zip(parsed["id"], parsed["text"], parsed["error"], strict=True)
+        ]
+        yield job.score(items, with_id=True)
 
 
 # -- sessions and files (the CLI's back end) -------------------------------------------------------
@@ -554,13 +589,17 @@ def spark_session(
     return session
 
 
-def _read_input(
-    spark: SparkSession, path: str, fmt: str, text_col: str, id_col: str
-) -> tuple[DataFrame, Column, Column]:
-    """Input rows as ``(frame, text, pre_error)`` with an ``id`` column."""
+def _score_input(
+    spark: SparkSession, path: str, fmt: str, text_col: str, id_col: str, job: _Scoring
+) -> DataFrame:
+    """Result rows ``id, score, label, band, error`` of every input record, in input order."""
     if fmt == "jsonl":
-        df = read_jsonl(spark, path, text_field=text_col, id_field=id_col)
-        return df, F.col("text"), F.col("error")
+        lines, splits = _numbered_lines(spark, path)
+
+        def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            return _score_jsonl_batches(batches, splits, text_col, id_col, job)
+
+        return lines.mapInPandas(score, schema="id string, " + _RESULT_SCHEMA)
     df = spark.read.parquet(path)
     if text_col not in df.columns:
         raise ValueError(f"no column {text_col!r} in {path} (columns: {', '.join(df.columns)})")
@@ -572,7 +611,8 @@ def _read_input(
         )
     framed = df.select(ident.alias("id"), F.col(f"`{text_col}`").alias("text"))
     text, pre_error = _text_and_error(framed, "text", shown=text_col)
-    return framed, text, pre_error
+    scored = _apply(framed, text, pre_error, _scoring_udf(job, f"'{text_col}' is null"))
+    return scored.drop("text")
 
 
 def score_files(
@@ -599,13 +639,9 @@ def score_files(
     """
     if input_format not in ("jsonl", "parquet") or output_format not in ("jsonl", "parquet"):
         raise ValueError("formats are 'jsonl' or 'parquet'")
-    loaded, _ = _payload_of(model)
+    loaded, job = _prepare(spark, model, flag, review, documents, _DEFAULT_BATCH)
     model_id = (getattr(loaded, "manifest_", None) or {}).get("model_id")
-    df, text, pre_error = _read_input(spark, input_path, input_format, text_col, id_col)
-    udf = _scoring_udf(
-        spark, loaded, flag, review, documents, _DEFAULT_BATCH, f"'{text_col}' is null"
-    )
-    scored = _apply(df, text, pre_error, udf).select(
+    scored = _score_input(spark, input_path, input_format, text_col, id_col, job).select(
         "id", "label", "score", "band", "error", F.lit(model_id).cast("string").alias("model")
     )
     writer = scored.write.mode("overwrite" if overwrite else "errorifexists")
