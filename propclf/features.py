@@ -43,11 +43,14 @@ def analyze_many(texts: Sequence[str], quotes: QuoteMode = "separate") -> list[l
     if not texts:
         return []
     out: list[list[str]] = [[]]
+    canon: dict[str, str] = {}
     for tok in TOKEN_OR_SEP.findall(normalize_joined(texts, quotes)):
         if tok == "\x1e":
             out.append([])
             continue
-        c = canonical_token(tok)
+        c = canon.get(tok)
+        if c is None:
+            c = canon[tok] = canonical_token(tok)
         if c:
             out[-1].append(c)
     return [merge_letter_runs(toks) for toks in out]
