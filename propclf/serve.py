@@ -1,0 +1,709 @@
+"""HTTP scoring service: ``propclf serve`` (FastAPI + uvicorn; ``pip install 'propclf[serve]'``).
+
+The service scores batches of ``{"id", "text"}`` items with one model, loaded and verified once
+per worker process when the worker starts, and answers with the same result records as the
+Python API and the CLI (:meth:`propclf.result.Result.to_dict`), one per item, in input order.
+
+Endpoints
+---------
+``POST /v1/score``
+    Score a batch. An item that cannot be scored (no ``text``, ``text`` not a string, ``text``
+    longer than ``max_text_chars``) gets an ``error`` instead of a score; the others are scored.
+    A request that is not a well-formed batch is refused as a whole with a 4xx JSON error.
+``GET /healthz``
+    The process is up (liveness).
+``GET /readyz``
+    The model is loaded and verified (readiness); 503 otherwise.
+``GET /v1/model``
+    The model's manifest (the audit record written by ``propclf train``).
+
+Errors are JSON objects ``{"error": {"code": ..., "message": ...}}``. Unexpected server errors
+are logged with their traceback and answered with a generic 500 that reveals no internals.
+
+Scoring runs in a worker thread, one request at a time per process, so the event loop stays free
+to read bodies and answer health checks; use ``--workers`` to score on several cores.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal
+
+import anyio
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from propclf import __version__
+from propclf.inputs import Item
+from propclf.result import Result
+from propclf.scoring import Scorer
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_ITEMS",
+    "DEFAULT_MAX_TEXT_CHARS",
+    "DEFAULT_SHUTDOWN_TIMEOUT",
+    "ENV_MAX_BODY_BYTES",
+    "ENV_MAX_ITEMS",
+    "ENV_MAX_TEXT_CHARS",
+    "ENV_MODEL",
+    "REASONS_TOP",
+    "ServiceError",
+    "app_from_env",
+    "check_model",
+    "create_app",
+    "run",
+]
+
+log = logging.getLogger(__name__)
+
+#: Most items in one request (more: 413).
+DEFAULT_MAX_ITEMS = 1000
+#: Largest request body in bytes (more: 413).
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+#: Longest text in characters (more: that item gets an error, the others are scored).
+DEFAULT_MAX_TEXT_CHARS = 100_000
+#: Seconds in-flight requests get to finish after SIGTERM/SIGINT before they are cancelled.
+DEFAULT_SHUTDOWN_TIMEOUT = 20
+#: Reasons (n-grams) attached to each result when a request asks for ``"reasons": true``.
+REASONS_TOP = 5
+
+#: Environment variables read by :func:`app_from_env` (how ``propclf serve`` configures workers).
+ENV_MODEL = "PROPCLF_SERVE_MODEL"
+ENV_MAX_ITEMS = "PROPCLF_SERVE_MAX_ITEMS"
+ENV_MAX_BODY_BYTES = "PROPCLF_SERVE_MAX_BODY_BYTES"
+ENV_MAX_TEXT_CHARS = "PROPCLF_SERVE_MAX_TEXT_CHARS"
+
+_REQUEST_KEYS = frozenset({"items", "reasons", "threshold", "review_threshold"})
+
+
+# -- errors ----------------------------------------------------------------------------------------
+class ServiceError(Exception):
+    """A request the service refuses: answered as ``{"error": {"code", "message"}}``.
+
+    Parameters
+    ----------
+    status : int
+        HTTP status code (4xx, or 503 while the model is not loaded).
+    code : str
+        Stable machine-readable error code, e.g. ``"invalid_json"``.
+    message : str
+        Human-readable explanation.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class _JSON(JSONResponse):
+    """JSON with ASCII escapes: ids and texts with lone surrogates still encode."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            content, ensure_ascii=True, allow_nan=False, separators=(",", ":")
+        ).encode("ascii")
+
+
+def _error(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    return _JSON({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+class _InternalErrors:
+    """ASGI middleware: log unexpected exceptions, answer a generic JSON 500 without internals."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("internal error on %s %s", scope.get("method"), scope.get("path"))
+            if started:  # too late for an error response; the connection is dropped
+                raise
+            await _error(500, "internal_error", "internal server error")(scope, receive, send)
+
+
+# -- OpenAPI description of the payloads (the request body is parsed by hand, see _parse) --------
+class ModelInfo(BaseModel):
+    """The model that produced a response."""
+
+    id: str | None = Field(description="Model id, `propclf-` + the first 12 hex digits of sha256.")
+    version: str | None = Field(description="propclf version the model was trained with.")
+    sha256: str | None = Field(description="SHA-256 of the model artifact.")
+
+
+class PassageOut(BaseModel):
+    """A passage of a long text that reached the review band."""
+
+    start: int
+    end: int
+    score: float
+    band: Literal["flag", "review", "pass"]
+
+
+class ReasonOut(BaseModel):
+    """An n-gram behind a score and its contribution to the log-odds."""
+
+    ngram: str
+    weight: float
+    spans: list[list[int]]
+
+
+class ResultOut(BaseModel):
+    """One result per item: a label, score and band, or an error."""
+
+    id: str
+    label: Literal["reporting", "propaganda"] | None
+    score: float | None = Field(ge=0.0, le=1.0, description="P(propaganda).")
+    band: Literal["flag", "review", "pass"] | None
+    error: str | None
+    passages: list[PassageOut] | None = None
+    reasons: list[ReasonOut] | None = None
+    model: str | None = None
+
+
+class ScoreResponse(BaseModel):
+    """The answer to ``POST /v1/score``: one result per item, in input order."""
+
+    model: ModelInfo
+    results: list[ResultOut]
+
+
+class ErrorBody(BaseModel):
+    """What went wrong."""
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error response."""
+
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    """Liveness."""
+
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    """Readiness: the model in use."""
+
+    status: Literal["ready"]
+    model: ModelInfo
+
+
+def _request_schema(max_items: int, max_text_chars: int) -> dict[str, Any]:
+    unit = {"type": "number", "minimum": 0.0, "maximum": 1.0}
+    return {
+        "type": "object",
+        "required": ["items"],
+        "additionalProperties": False,
+        "properties": {
+            "items": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": max_items,
+                "description": f"1 to {max_items} items, scored in order.",
+                "items": {
+                    "type": "object",
+                    "required": ["text"],
+                    "properties": {
+                        "id": {
+                            "type": ["string", "integer"],
+                            "description": "Echoed in the result (default: the item's position).",
+                        },
+                        "text": {
+                            "type": "string",
+                            "maxLength": max_text_chars,
+                            "description": "The text to score. An item without a string text or "
+                            f"with more than {max_text_chars} characters gets an error in its "
+                            "result; the other items are still scored.",
+                        },
+                    },
+                },
+            },
+            "reasons": {
+                "type": "boolean",
+                "default": False,
+                "description": f"Attach the top {REASONS_TOP} n-grams behind each score.",
+            },
+            "threshold": {**unit, "description": "Flag threshold override."},
+            "review_threshold": {
+                **unit,
+                "description": "Review threshold override (must not exceed the flag threshold).",
+            },
+        },
+        "example": {
+            "items": [
+                {"id": "a1", "text": "Officials said the attack was condemned."},
+                {"id": "a2", "text": "Join our ranks, brothers, victory is near."},
+            ]
+        },
+    }
+
+
+def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        400: "Malformed JSON.",
+        413: "Body larger than the limit, or more items than the limit.",
+        422: "Well-formed JSON that is not a valid batch.",
+        500: "Internal error (logged; no details are returned).",
+        503: "The model is not loaded.",
+    }
+    return {s: {"model": ErrorResponse, "description": text[s]} for s in statuses}
+
+
+# -- the application -------------------------------------------------------------------------------
+@dataclass
+class _Limits:
+    max_items: int
+    max_body_bytes: int
+    max_text_chars: int
+
+
+@dataclass
+class _State:
+    model_path: str | None
+    limits: _Limits
+    model: Any = None
+    info: dict[str, Any] = field(default_factory=dict)
+    lane: anyio.CapacityLimiter | None = None
+
+
+def _model_info(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": manifest.get("model_id"),
+        "version": manifest.get("propclf_version"),
+        "sha256": manifest.get("artifact_sha256"),
+    }
+
+
+def _load(model_path: str | None) -> Any:
+    from propclf.persistence import load_model
+
+    return load_model(model_path)
+
+
+def create_app(
+    model_path: str | os.PathLike[str] | None = None,
+    *,
+    max_items: int = DEFAULT_MAX_ITEMS,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+) -> FastAPI:
+    """Build the scoring service.
+
+    The model is loaded (and its SHA-256 verified) when the application starts, i.e. once per
+    worker process; until then, and if loading fails, ``/readyz`` and ``/v1/score`` answer 503.
+
+    Parameters
+    ----------
+    model_path : path, optional
+        A ``.joblib`` model with its manifest; default: the embedded model.
+    max_items : int, default=1000
+        Most items in one request (more: 413 ``too_many_items``).
+    max_body_bytes : int, default=10 MiB
+        Largest request body, checked against ``Content-Length`` and while the body is read
+        (more: 413 ``body_too_large``).
+    max_text_chars : int, default=100000
+        Longest text; a longer one gets an ``error`` in its result, the others are scored.
+
+    Returns
+    -------
+    FastAPI
+        The ASGI application (serve it with uvicorn, or test it with ``TestClient``).
+
+    Examples
+    --------
+    >>> from fastapi.testclient import TestClient
+    >>> with TestClient(create_app()) as client:  # doctest: +SKIP
+    ...     client.post("/v1/score", json={"items": [{"id": "1", "text": "..."}]}).json()
+    """
+    for name, value in (
+        ("max_items", max_items),
+        ("max_body_bytes", max_body_bytes),
+        ("max_text_chars", max_text_chars),
+    ):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    path = None if model_path is None else os.fspath(model_path)
+    state = _State(path, _Limits(max_items, max_body_bytes, max_text_chars))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from propclf.persistence import ModelError
+
+        state.lane = anyio.CapacityLimiter(1)
+        try:
+            model = await anyio.to_thread.run_sync(_load, state.model_path)
+        except (ModelError, OSError) as exc:
+            log.error("model not loaded, the service is not ready: %s", exc)
+        else:
+            state.model = model
+            state.info = _model_info(model.manifest_)
+            log.info("model %s loaded from %s", state.info["id"], model.path_)
+        yield
+        state.model = None
+
+    app = FastAPI(
+        title="propclf",
+        version=__version__,
+        summary="Tell extremist propaganda from reporting about extremism.",
+        lifespan=lifespan,
+    )
+    app.state.propclf = state
+    app.add_middleware(_InternalErrors)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> Response:
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        return _error(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    def ready_model() -> Any:
+        if state.model is None:
+            raise ServiceError(503, "not_ready", "the model is not loaded")
+        return state.model
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    async def healthz() -> Response:
+        """The process is up."""
+        return _JSON({"status": "ok"})
+
+    @app.get("/readyz", response_model=Ready, responses=_responses(503, 500), tags=["health"])
+    async def readyz() -> Response:
+        """The model is loaded and verified; 503 otherwise."""
+        ready_model()
+        return _JSON({"status": "ready", "model": state.info})
+
+    @app.get(
+        "/v1/model",
+        response_model=dict[str, Any],
+        responses=_responses(503, 500),
+        tags=["model"],
+    )
+    async def model_manifest() -> Response:
+        """The manifest of the model in use: versions, hash, thresholds, metrics."""
+        return _JSON(dict(ready_model().manifest_))
+
+    @app.post(
+        "/v1/score",
+        response_model=ScoreResponse,
+        responses=_responses(400, 413, 422, 503, 500),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": _request_schema(state.limits.max_items, max_text_chars)
+                    }
+                },
+            }
+        },
+        tags=["score"],
+    )
+    async def score(request: Request) -> Response:
+        """Score a batch of items: one result per item, in input order.
+
+        An item without a string ``text``, or with a text longer than the limit, gets an
+        ``error`` in its result instead of a score; the other items are still scored.
+        """
+        model = ready_model()
+        body = await _read_body(request, state.limits.max_body_bytes)
+        assert state.lane is not None
+        return await anyio.to_thread.run_sync(
+            _score_body, model, state.info, state.limits, body, limiter=state.lane
+        )
+
+    return app
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise ServiceError(400, "bad_request", "invalid Content-Length header") from None
+        if size > limit:
+            raise ServiceError(413, "body_too_large", f"request body is over {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ServiceError(413, "body_too_large", f"request body is over {limit} bytes")
+    return bytes(body)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse(body: bytes) -> Any:
+    if not body.strip():
+        raise ServiceError(400, "invalid_json", "empty request body; send a JSON object")
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ServiceError(400, "invalid_json", f"malformed JSON: {exc.msg} at {exc.pos}") from None
+    except RecursionError:
+        raise ServiceError(400, "invalid_json", "malformed JSON: nested too deeply") from None
+    except ValueError as exc:  # invalid UTF-8, NaN/Infinity, integers too long to convert
+        raise ServiceError(400, "invalid_json", f"malformed JSON: {exc}") from None
+
+
+def _unit(payload: Mapping[str, Any], key: str) -> float | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ServiceError(422, "invalid_request", f"'{key}' must be a number from 0 to 1")
+    return float(value)
+
+
+def _item(rec: Any, index: int, max_text_chars: int) -> Item:
+    """One request item as an :class:`Item` (ids follow the CLI's JSONL rules)."""
+    if not isinstance(rec, dict):
+        raise ServiceError(
+            422, "invalid_request", f"items[{index}] must be an object, not {_kind(rec)}"
+        )
+    rid = rec.get("id")
+    rid = str(index) if rid is None else rid if isinstance(rid, str) else json.dumps(rid)
+    if "text" not in rec:
+        return Item(rid, error="item has no 'text' field")
+    text = rec["text"]
+    if not isinstance(text, str):
+        return Item(rid, error=f"'text' must be a string, not {_kind(text)}")
+    if len(text) > max_text_chars:
+        return Item(rid, error=f"text is longer than {max_text_chars} characters")
+    return Item(rid, text=text)
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "unknown")
+
+
+def _score_body(model: Any, info: dict[str, Any], limits: _Limits, body: bytes) -> Response:
+    """Parse, validate and score one request body (runs in the scoring thread)."""
+    payload = _parse(body)
+    if not isinstance(payload, dict):
+        raise ServiceError(
+            422, "invalid_request", f"the body must be a JSON object, not {_kind(payload)}"
+        )
+    unknown = sorted(set(payload) - _REQUEST_KEYS)
+    if unknown:
+        raise ServiceError(
+            422,
+            "invalid_request",
+            f"unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"expected {', '.join(sorted(_REQUEST_KEYS))}",
+        )
+    if "items" not in payload:
+        raise ServiceError(422, "invalid_request", "missing 'items': a list of {id, text} objects")
+    raw = payload["items"]
+    if not isinstance(raw, list):
+        raise ServiceError(422, "invalid_request", f"'items' must be an array, not {_kind(raw)}")
+    if not raw:
+        raise ServiceError(422, "empty_batch", "'items' is empty; send 1 or more items")
+    if len(raw) > limits.max_items:
+        raise ServiceError(
+            413, "too_many_items", f"{len(raw)} items; at most {limits.max_items} per request"
+        )
+    reasons = payload.get("reasons", False)
+    if not isinstance(reasons, bool):
+        raise ServiceError(422, "invalid_request", "'reasons' must be true or false")
+    flag, review = _unit(payload, "threshold"), _unit(payload, "review_threshold")
+    items = [_item(rec, i, limits.max_text_chars) for i, rec in enumerate(raw)]
+    try:
+        scorer = Scorer(model, flag=flag, review=review, reasons=REASONS_TOP if reasons else 0)
+    except ValueError as exc:
+        raise ServiceError(422, "invalid_request", str(exc)) from None
+    results = _score_items(scorer, items)
+    return _JSON({"model": info, "results": [r.to_dict() for r in results]})
+
+
+def _score_items(scorer: Scorer, items: list[Item]) -> list[Result]:
+    """One result per item; if the batch fails, items are retried alone (errors stay per item)."""
+    try:
+        return scorer.score_batch(items)
+    except Exception:
+        log.exception("a batch of %d items failed; scoring them one at a time", len(items))
+    return [r for it in items for r in scorer.score_items([it], batch_size=1)]
+
+
+# -- running -----------------------------------------------------------------------------------------
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def app_from_env() -> FastAPI:
+    """Application factory configured from the environment (used by ``propclf serve`` workers).
+
+    Reads ``PROPCLF_SERVE_MODEL`` (model path; default: the embedded model),
+    ``PROPCLF_SERVE_MAX_ITEMS``, ``PROPCLF_SERVE_MAX_BODY_BYTES`` and
+    ``PROPCLF_SERVE_MAX_TEXT_CHARS``. Also usable directly:
+    ``uvicorn --factory propclf.serve:app_from_env``.
+    """
+    return create_app(
+        os.environ.get(ENV_MODEL) or None,
+        max_items=_env_int(ENV_MAX_ITEMS, DEFAULT_MAX_ITEMS),
+        max_body_bytes=_env_int(ENV_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
+        max_text_chars=_env_int(ENV_MAX_TEXT_CHARS, DEFAULT_MAX_TEXT_CHARS),
+    )
+
+
+def check_model(model_path: str | os.PathLike[str] | None) -> str:
+    """Verify and load the model once before any worker starts; return its absolute path.
+
+    Raises
+    ------
+    propclf.ModelError
+        The manifest is missing, the hash check failed, or the versions do not match.
+    FileNotFoundError
+        No model at ``model_path``.
+    """
+    from propclf.persistence import default_model_path
+
+    path = Path(model_path) if model_path is not None else default_model_path()
+    if path.suffix == ".json":
+        path = path.with_suffix(".joblib")
+    _load(str(path))  # cached: a single-worker server reuses it
+    return str(path.resolve())
+
+
+def _log_config() -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = json.loads(json.dumps(LOGGING_CONFIG))
+    config["loggers"]["propclf"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
+def run(
+    model_path: str | os.PathLike[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    max_items: int = DEFAULT_MAX_ITEMS,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT,
+    access_log: bool = True,
+) -> None:
+    """Serve until SIGTERM/SIGINT (what ``propclf serve`` runs).
+
+    The model is verified here first, so a bad model path fails fast with a clear error; each
+    worker process then loads it at startup. On SIGTERM or SIGINT the server stops accepting
+    connections and lets in-flight requests finish for up to ``shutdown_timeout`` seconds.
+
+    Parameters
+    ----------
+    model_path : path, optional
+        A ``.joblib`` model; default: the embedded model.
+    host, port : str, int
+        Where to listen (default: loopback only).
+    workers : int, default=1
+        Worker processes, each with its own copy of the model.
+    max_items, max_body_bytes, max_text_chars : int
+        Request limits, see :func:`create_app`.
+    shutdown_timeout : int, default=20
+        Seconds given to in-flight requests on shutdown.
+    access_log : bool, default=True
+        Log one line per request.
+
+    Raises
+    ------
+    propclf.ModelError, FileNotFoundError
+        The model cannot be loaded (see :func:`check_model`).
+    """
+    import uvicorn
+
+    resolved = check_model(model_path)
+    create_app(  # validate the limits here, not in every worker
+        resolved, max_items=max_items, max_body_bytes=max_body_bytes, max_text_chars=max_text_chars
+    )
+    os.environ[ENV_MODEL] = resolved
+    os.environ[ENV_MAX_ITEMS] = str(max_items)
+    os.environ[ENV_MAX_BODY_BYTES] = str(max_body_bytes)
+    os.environ[ENV_MAX_TEXT_CHARS] = str(max_text_chars)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again with the
+    # handlers it found; these handlers make that a normal return (exit status 0).
+    with _graceful_exit():
+        uvicorn.run(
+            "propclf.serve:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            timeout_graceful_shutdown=shutdown_timeout,
+            log_config=_log_config(),
+            access_log=access_log,
+            server_header=False,
+        )
+
+
+@contextmanager
+def _graceful_exit() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stopped(signum: int, frame: FrameType | None) -> None:
+        log.info("stopped by %s", signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
