@@ -35,7 +35,7 @@ __all__ = ["TOKEN_PATTERN", "FastTfidfVectorizer", "analyze_many"]
 _SEP_ID = -2  # batch separator
 _DROP_ID = -3  # token dropped by canonical_token ("rt")
 _LETTER_BASE = -100  # single letters a..z get _LETTER_BASE - (ord(c) - ord("a"))
-_CACHE_LIMIT = 2_000_000
+_CACHE_LIMIT = 300_000  # raw tokens; bounds memory on endless streams of new words
 
 
 def analyze_many(texts: Sequence[str], quotes: QuoteMode = "separate") -> list[list[str]]:
