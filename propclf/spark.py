@@ -480,7 +480,8 @@ def read_jsonl(
     ----------
     spark : SparkSession
     path : str or sequence of str
-        Files, folders or globs Spark can read (local, HDFS, S3, ...).
+        Files, folders (read recursively) or globs Spark can read (local, HDFS, S3, ...);
+        Spark skips files whose names start with ``_`` or ``.``.
     text_field, id_field : str
         Names of the record fields holding the text and the id.
 
@@ -507,10 +508,14 @@ def _numbered_lines(
     rows arrive in order, so every line gets its number without a shuffle.
     """
     paths = [path] if isinstance(path, str) else list(path)
-    lines = spark.read.text(paths).select(
-        F.col("value").cast("binary").alias("line"),
-        F.col("_metadata.file_path").alias("file"),
-        F.col("_metadata.file_block_start").alias("start"),
+    lines = (
+        spark.read.option("recursiveFileLookup", "true")  # folders are read recursively
+        .text(paths)
+        .select(
+            F.col("value").cast("binary").alias("line"),
+            F.col("_metadata.file_path").alias("file"),
+            F.col("_metadata.file_block_start").alias("start"),
+        )
     )
     counts = lines.groupBy("file", "start").count().collect()
     given = paths[0] if len(paths) == 1 else ""
@@ -545,7 +550,11 @@ def _score_jsonl_batches(
 
 # -- sessions and files (the CLI's back end) -------------------------------------------------------
 def spark_session(
-    master: str | None = None, app_name: str = "propclf", *, quiet: bool = False
+    master: str | None = None,
+    app_name: str = "propclf",
+    *,
+    quiet: bool = False,
+    conf: dict[str, str] | None = None,
 ) -> SparkSession:
     """The active SparkSession, or a new one (``local[2]`` unless a master is configured).
 
@@ -562,6 +571,8 @@ def spark_session(
     app_name : str, default="propclf"
     quiet : bool, default=False
         Set Spark's log level to ``ERROR``.
+    conf : dict, optional
+        More settings for a new session (over the local defaults).
 
     Raises
     ------
@@ -583,6 +594,8 @@ def spark_session(
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         for key, value in _LOCAL_CONF.items():
             builder = builder.config(key, value)
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     session = builder.getOrCreate()
     if quiet:
         session.sparkContext.setLogLevel("ERROR")

@@ -29,6 +29,8 @@ pytestmark = [
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "propclf.cli"]
+# short jobs on a small machine: the JVM starts faster with the client compiler only
+FAST_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 HAS_JAVA = bool(shutil.which("java") or os.environ.get("JAVA_HOME"))
 
 TEXTS = [
@@ -189,7 +191,12 @@ def spark():
 
     before = os.environ.get("PYSPARK_PYTHON")
     os.environ["PYSPARK_PYTHON"] = sys.executable
-    session = spark_session("local[2]", app_name="propclf-tests", quiet=True)
+    session = spark_session(
+        "local[2]",
+        app_name="propclf-tests",
+        quiet=True,
+        conf={"spark.driver.extraJavaOptions": FAST_JVM},
+    )
     session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "4")  # several batches
     yield session
     session.stop()
@@ -326,6 +333,14 @@ def test_read_jsonl_matches_propclf_score_even_across_file_splits(spark, tmp_pat
     finally:
         spark.conf.unset("spark.sql.files.maxPartitionBytes")
 
+    # a folder is read recursively; ids name files as propclf score does (files in any order)
+    folder = tmp_path / "folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.jsonl").write_bytes(b"".join(PARITY_LINES[:5]))
+    (folder / "sub" / "b.jsonl").write_bytes(b"".join(PARITY_LINES[5:]))
+    expected = sorted((it.id, it.text, it.error) for it in iter_items([str(folder)], "jsonl"))
+    assert sorted(tuple(r) for r in read_jsonl(spark, str(folder)).collect()) == expected
+
 
 def _write_jsonl(path: Path, records: list) -> None:
     lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
@@ -423,7 +438,7 @@ def test_cli_parquet_to_jsonl(spark, saved_model, disk_model, tmp_path):
 def test_cli_subprocess_end_to_end(spark, saved_model, disk_model, tmp_path):
     inp, out = tmp_path / "in.jsonl", tmp_path / "out"
     _write_jsonl(inp, CLI_RECORDS)
-    env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, JDK_JAVA_OPTIONS=FAST_JVM)
     args = ["--master", "local[2]", "--output-format", "jsonl", "--model", str(saved_model)]
     proc = subprocess.run(
         [*CLI, "spark-score", str(inp), str(out), *args],
