@@ -44,6 +44,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from propclf import __version__
@@ -468,10 +469,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise ServiceError(413, "body_too_large", f"request body is over {limit} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise ServiceError(413, "body_too_large", f"request body is over {limit} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise ServiceError(413, "body_too_large", f"request body is over {limit} bytes")
+    except ClientDisconnect:  # nobody is left to answer; not a server error
+        raise ServiceError(400, "client_disconnected", "the client went away") from None
     return bytes(body)
 
 
