@@ -1,4 +1,4 @@
-"""Score Spark DataFrames and files on a Spark cluster (optional extra: ``pip install 'propclf[spark]'``).
+"""Score Spark DataFrames and files with Spark (the optional extra ``propclf[spark]``).
 
 The model travels to the executors as a **broadcast of the artifact's bytes and its manifest**:
 each executor's Python worker checks the bytes against the manifest's SHA-256 (through
@@ -377,10 +377,11 @@ def _display_path(uri: str, given: str) -> str:
         return uri
     local = os.path.normpath(unquote(parsed.path))
     root = os.path.normpath(os.path.abspath(given))
+    shown = str(Path(given))  # "./a.jsonl" -> "a.jsonl", "dir/" -> "dir", as propclf score
     if local == root:
-        return given
+        return shown
     if local.startswith(root + os.sep):
-        return os.path.join(given, os.path.relpath(local, root))
+        return os.path.join(shown, os.path.relpath(local, root))
     return local
 
 

@@ -180,6 +180,33 @@ def test_parse_line_matches_propclf_score(tmp_path):
     assert got == expected
 
 
+def test_describe_error_names_the_failing_exception():
+    spark_mod = pytest.importorskip("propclf.spark")
+    task = RuntimeError(
+        "\n  An exception was thrown from the Python worker. Please see the stack trace below.\n"
+        "Traceback (most recent call last):\n"
+        '  File "/x/propclf/spark.py", line 1, in _load_payload\n'
+        "propclf.persistence.ModelIntegrityError: SHA-256 hash check failed for the model\n"
+    )
+    assert spark_mod.describe_error(task) == (
+        "propclf.persistence.ModelIntegrityError: SHA-256 hash check failed for the model"
+    )
+    plain = ValueError("[PATH_NOT_FOUND] Path does not exist: file:/x.\nmore detail")
+    assert spark_mod.describe_error(plain) == "[PATH_NOT_FOUND] Path does not exist: file:/x."
+    assert spark_mod.describe_error(KeyError()) == "KeyError"
+
+
+def test_default_ids_name_files_as_propclf_score(tmp_path, monkeypatch):
+    spark_mod = pytest.importorskip("propclf.spark")
+    (tmp_path / "dir" / "sub").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    uri = (tmp_path / "dir" / "sub" / "a b.jsonl").as_uri().replace("file://", "file:")
+    assert spark_mod._display_path(uri, "dir/") == "dir/sub/a b.jsonl"
+    assert spark_mod._display_path(uri, "./dir/sub/a b.jsonl") == "dir/sub/a b.jsonl"
+    assert spark_mod._display_path(uri, "elsewhere") == str(tmp_path / "dir" / "sub" / "a b.jsonl")
+    assert spark_mod._display_path("hdfs://nn/x.jsonl", "hdfs://nn/") == "hdfs://nn/x.jsonl"
+
+
 # -- with Spark ------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def spark():
@@ -337,7 +364,7 @@ def test_read_jsonl_matches_propclf_score_even_across_file_splits(spark, tmp_pat
     folder = tmp_path / "folder"
     (folder / "sub").mkdir(parents=True)
     (folder / "a.jsonl").write_bytes(b"".join(PARITY_LINES[:5]))
-    (folder / "sub" / "b.jsonl").write_bytes(b"".join(PARITY_LINES[5:]))
+    (folder / "sub" / "b c.jsonl").write_bytes(b"".join(PARITY_LINES[5:]))
     expected = sorted((it.id, it.text, it.error) for it in iter_items([str(folder)], "jsonl"))
     assert sorted(tuple(r) for r in read_jsonl(spark, str(folder)).collect()) == expected
 
