@@ -361,7 +361,7 @@ def create_app(
         ("max_body_bytes", max_body_bytes),
         ("max_text_chars", max_text_chars),
     ):
-        if not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     path = None if model_path is None else os.fspath(model_path)
     state = _State(path, _Limits(max_items, max_body_bytes, max_text_chars))

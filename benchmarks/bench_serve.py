@@ -1,0 +1,272 @@
+"""Latency and throughput of ``propclf serve`` against the in-process Python API.
+
+Starts the service on a free loopback port (once with 1 worker, once with ``--workers 2``), sends
+a bounded number of requests (batches of 1, 64 and 512 short texts, at concurrency 1, 8 and 16) from
+an asyncio httpx client in this process, and prints a Markdown table of throughput and p50/p99
+latency, with the in-process ``Scorer.score_batch`` throughput on the same batches and the ratio.
+
+    python benchmarks/bench_serve.py                          # the embedded model
+    python benchmarks/bench_serve.py --model path/to/model.joblib --requests 300
+
+Everything stays on 127.0.0.1, every cell stops after ``--requests`` requests or ``--seconds``
+seconds, whichever comes first, and the servers are stopped with SIGTERM at the end. The client
+runs on the same machine and competes with the server for the cores, so figures are a floor.
+Targets: p99 <= 50 ms for a single short item at concurrency 8; batch throughput >= 70% of the
+in-process API's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+# Short, generic lines written for this benchmark (news-style and slogan-style, nothing
+# operational); batches cycle through them.
+TEXTS = [
+    "Officials said the group claimed responsibility for the attack on Monday.",
+    "The ministry condemned the violence and promised an investigation.",
+    "Analysts say the movement recruits young people through online forums.",
+    "Police arrested three men suspected of planning to travel abroad.",
+    "The court heard that the defendant shared videos in a private channel.",
+    "A new report describes how the organisation finances its operations.",
+    "Residents described the scene after the explosion near the market.",
+    "The government announced new measures against online radicalisation.",
+    "Join our ranks, brothers, the day of victory is near.",
+    "Our fighters stand firm and the enemy will be defeated.",
+    "Rise up and defend the faith, glory to those who answer the call.",
+    "The traitors will pay, our flag will fly over their cities.",
+    "Do not sit at home while your brothers carry the burden.",
+    "Victory belongs to the patient, stand with the believers.",
+    "The journalist interviewed former members about life in the group.",
+    "Researchers compared the rhetoric of several extremist magazines.",
+    "The spokesman said the ceasefire would hold until the end of the week.",
+    "Security forces reopened the road after the checkpoint was cleared.",
+    "Teachers were trained to recognise signs of radicalisation among pupils.",
+    "The documentary follows families of foreign fighters who returned home.",
+    "Take up the fight, the time for words is over.",
+    "The enemies of the faith tremble before our lions.",
+    "Every believer must support the cause with wealth and word.",
+    "The platform removed thousands of accounts linked to the network.",
+    "Witnesses said the convoy passed through the village before dawn.",
+    "The United Nations called for humanitarian access to the region.",
+    "Lawmakers debated a bill on the prosecution of returning fighters.",
+    "Our martyrs light the path, follow them and do not fear.",
+    "The statement, which could not be verified, was posted on Telegram.",
+    "Experts warned that propaganda videos were being reshared on new sites.",
+    "The brigade announced its allegiance in a message to its supporters.",
+    "Stand together, the caliphate of tomorrow is built today.",
+]
+
+
+@dataclass
+class Cell:
+    workers: int
+    batch: int
+    concurrency: int
+    requests: int
+    seconds: float
+    latencies: list[float]
+    failures: int
+
+    @property
+    def items_per_s(self) -> float:
+        return self.requests * self.batch / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        lat = sorted(self.latencies)
+        if not lat:
+            return float("nan")
+        return lat[min(len(lat) - 1, round(q * (len(lat) - 1)))] * 1000.0
+
+
+def batch_of(n: int, start: int) -> list[dict[str, str]]:
+    return [{"id": str(start + k), "text": TEXTS[(start + k) % len(TEXTS)]} for k in range(n)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(model: Path, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "propclf.cli", "serve", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--model", str(model), "--workers", str(workers)]
+    cmd += ["--no-access-log"]
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    # /readyz answers as soon as one worker is up: wait for every worker's startup line too
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"server exited with {proc.returncode}:\n{log.read_text()}")
+        started = log.read_text().count("Application startup complete")
+        try:
+            if started >= workers and httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    sys.exit(f"server not ready after 120 s:\n{log.read_text()}")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+async def run_cell(
+    url: str, workers: int, batch: int, concurrency: int, max_requests: int, max_seconds: float
+) -> Cell:
+    bodies = [{"items": batch_of(batch, i * batch)} for i in range(len(TEXTS))]
+    latencies: list[float] = []
+    failures = 0
+    sent = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        for body in bodies[:concurrency]:  # warm up the connections
+            await client.post("/v1/score", json=body)
+        start = time.perf_counter()
+        deadline = start + max_seconds
+
+        async def user() -> None:
+            nonlocal sent, failures
+            while sent < max_requests and time.perf_counter() < deadline:
+                body = bodies[sent % len(bodies)]
+                sent += 1
+                t = time.perf_counter()
+                response = await client.post("/v1/score", json=body)
+                latencies.append(time.perf_counter() - t)
+                if response.status_code != 200 or len(response.json()["results"]) != batch:
+                    failures += 1
+
+        await asyncio.gather(*(user() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return Cell(workers, batch, concurrency, len(latencies), elapsed, latencies, failures)
+
+
+def in_process(model_path: Path, batch: int, max_requests: int, max_seconds: float) -> float:
+    """Items per second of ``Scorer.score_batch`` on the same batches, in this process."""
+    from propclf.inputs import Item
+    from propclf.persistence import load_model
+    from propclf.scoring import Scorer
+
+    scorer = Scorer(load_model(model_path))
+    batches = [
+        [Item(d["id"], text=d["text"]) for d in batch_of(batch, i * batch)]
+        for i in range(len(TEXTS))
+    ]
+    scorer.score_batch(batches[0])
+    n = 0
+    start = time.perf_counter()
+    while n < max_requests and time.perf_counter() - start < max_seconds:
+        scorer.score_batch(batches[n % len(batches)])
+        n += 1
+    return n * batch / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="A .joblib model (default: the embedded one).")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 512])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 16])
+    parser.add_argument(
+        "--requests", type=int, default=400, help="At most this many requests per cell."
+    )
+    parser.add_argument("--seconds", type=float, default=8.0, help="At most this long per cell.")
+    args = parser.parse_args(argv)
+
+    from propclf.persistence import ModelError, default_model_path, load_model
+
+    load_before = os.getloadavg()[0]
+    model_path = (args.model or default_model_path()).resolve()
+    try:
+        manifest: dict[str, Any] = load_model(model_path).manifest_
+    except (OSError, ModelError) as exc:
+        sys.exit(f"cannot load the model: {exc}; pass --model PATH")
+    api = {b: in_process(model_path, b, args.requests, args.seconds) for b in args.batches}
+
+    cells: list[Cell] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for workers in args.workers:
+            proc, url = start_server(model_path, workers, Path(tmp) / f"server{workers}.log")
+            try:
+                for batch in args.batches:
+                    for conc in args.concurrency:
+                        cell = asyncio.run(
+                            run_cell(url, workers, batch, conc, args.requests, args.seconds)
+                        )
+                        cells.append(cell)
+                        print(
+                            f"workers={workers} batch={batch} concurrency={conc}: "
+                            f"{cell.items_per_s:,.0f} items/s",
+                            file=sys.stderr,
+                        )
+            finally:
+                code = stop_server(proc)
+                if code != 0:
+                    print(f"server exit status {code}", file=sys.stderr)
+
+    print(
+        f"\nModel {manifest.get('model_id')} ({manifest.get('artifact_bytes', 0) / 1e6:.1f} MB); "
+        f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+        f"Python {platform.python_version()}; client and server on the same machine; "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after.\n"
+    )
+    print("| workers | batch | concurrency | requests | items/s | p50 ms | p99 ms | vs API |")
+    print("|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for c in cells:
+        ratio = c.items_per_s / api[c.batch] if api[c.batch] else float("nan")
+        fail = f" ({c.failures} failed)" if c.failures else ""
+        print(
+            f"| {c.workers} | {c.batch} | {c.concurrency} | {c.requests}{fail} | "
+            f"{c.items_per_s:,.0f} | {c.pct(0.5):.1f} | {c.pct(0.99):.1f} | {ratio:.0%} |"
+        )
+    print("\nIn-process API (`Scorer.score_batch`, one thread):")
+    for b, rate in api.items():
+        print(f"- batch {b}: {rate:,.0f} items/s")
+    single = [c for c in cells if c.batch == 1 and c.concurrency == 8]
+    for c in single:
+        verdict = "met" if c.pct(0.99) <= 50 else "missed"
+        print(
+            f"- p99, 1 item, concurrency 8, {c.workers} worker(s): {c.pct(0.99):.1f} ms ({verdict})"
+        )
+    for workers in args.workers:
+        for b in args.batches:
+            if b == 1:
+                continue
+            best = max(
+                (c for c in cells if c.workers == workers and c.batch == b),
+                key=lambda c: c.items_per_s,
+            )
+            print(
+                f"- batch {b}, {workers} worker(s): best {best.items_per_s:,.0f} items/s "
+                f"(concurrency {best.concurrency}) = {best.items_per_s / api[b]:.0%} of the API"
+            )
+    if any(c.failures for c in cells):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
