@@ -153,11 +153,12 @@ def plot_data(model: Any, records: Sequence[Any], threshold: float | None = None
     )
 
 
-def _threshold_lines(ax: Axes, data: PlotData, orientation: str = "vertical") -> None:
-    """Draw the flag and review thresholds as lines on ``ax``."""
-    line = ax.axvline if orientation == "vertical" else ax.axhline
-    line(data.flag, label=f"flag \u2265 {data.flag:.3f}", gid=FLAG_GID, **_FLAG_STYLE)
-    line(data.review, label=f"review \u2265 {data.review:.3f}", gid=REVIEW_GID, **_REVIEW_STYLE)
+def _threshold_lines(ax: Axes, data: PlotData) -> None:
+    """Draw the flag and review thresholds as vertical lines on a score axis."""
+    ax.axvline(data.flag, label=f"flag \u2265 {data.flag:.3f}", gid=FLAG_GID, **_FLAG_STYLE)
+    ax.axvline(
+        data.review, label=f"review \u2265 {data.review:.3f}", gid=REVIEW_GID, **_REVIEW_STYLE
+    )
 
 
 def _note(ax: Axes, text: str) -> None:
