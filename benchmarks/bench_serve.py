@@ -184,9 +184,12 @@ async def run_cell(
     latencies: list[float] = []
     failures = 0
     sent = 0
-    conns = [await Connection.open(port) for _ in range(concurrency)]
-    for conn, body in zip(conns, bodies, strict=False):  # warm up
-        await conn.post("/v1/score", body)
+    conns = []
+    for k in range(concurrency):
+        # one at a time, each used before the next opens: opened in a burst, all connections
+        # would wait in the listen queue and the first worker to wake would accept them all
+        conns.append(await Connection.open(port))
+        await conns[-1].post("/v1/score", bodies[k % len(bodies)])
     start = time.perf_counter()
     deadline = start + max_seconds
 
