@@ -71,7 +71,7 @@ def test_fifthtribe_weights_and_filters(fake_root: Path) -> None:
         by["We will slaughter the kuffar and raise the flag of the khilafah over Rome"].weight == 1
     )
     assert (
-        by["The soldiers of the caliphate are victorious by the permission of Allah"].weight == 0.5
+        by["The soldiers of the caliphate are victorious by the permission of Allah"].weight == 0.2
     )
     # EXTREME=0 and ? are dropped, not turned into reporting
     assert not any("airport" in t or "uncertain" in t for t in by)
