@@ -27,7 +27,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from propclf.text import is_boilerplate, normalize_many, split_passages
+from propclf.text import canonical_token, is_boilerplate, normalize_many, split_passages
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -1475,11 +1475,18 @@ def dedup_with_stats(
     stats = DedupStats(total=n)
     if n == 0:
         return [], stats
-    normed = normalize_many([r.text for r in records])
-    tokens = [[t for t in _WORD_RE.findall(s) if t not in _MASK_TOKENS] for s in normed]
-    for toks in tokens:  # a retweet marker left by the normaliser
-        while toks and toks[0] == "rt":
-            del toks[0]
+    normed = normalize_many([r.text for r in records], quotes="ignore")
+    canon: dict[str, str] = {}  # the model's token folding (leetspeak, digits, rt), memoised
+    tokens: list[list[str]] = []
+    for s in normed:
+        toks = []
+        for t in _WORD_RE.findall(s):
+            c = canon.get(t)
+            if c is None:
+                c = canon[t] = "" if t in _MASK_TOKENS else canonical_token(t)
+            if c:
+                toks.append(c)
+        tokens.append(toks)
     uf = _UnionFind(n)
     reason = ["" for _ in range(n)]
     first_of: dict[str, int] = {}
@@ -1526,8 +1533,9 @@ def dedup_with_stats(
 def dedup(records: Sequence[Record], near: bool = True, threshold: float = 0.8) -> list[Record]:
     """Remove exact and near-duplicate texts, keeping the first occurrence.
 
-    Texts are compared after :func:`propclf.text.normalize_many` (the model's own normaliser),
-    with ``xurl``/``xuser`` placeholders and punctuation dropped and whitespace folded. With
+    Texts are compared after :func:`propclf.text.normalize_many` (the model's own normaliser,
+    quotes left as text) and the model's token folding (:func:`propclf.text.canonical_token`:
+    leetspeak, digits, ``rt``), with ``xurl``/``xuser`` placeholders and punctuation dropped. With
     ``near=True``, near copies (truncated retweets, texts differing by a few words) are found
     with MinHash over word 3-shingles and confirmed when their shingle overlap is at least
     ``threshold``. If copies of one text disagree on the label, all copies are dropped.
