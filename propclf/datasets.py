@@ -27,7 +27,13 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from propclf.text import canonical_token, is_boilerplate, normalize_many, split_passages
+from propclf.text import (
+    canonical_token,
+    is_boilerplate,
+    merge_letter_runs,
+    normalize_many,
+    split_passages,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -1401,6 +1407,7 @@ class _UnionFind:
 
 _MASK_TOKENS = frozenset({"xurl", "xuser"})
 _WORD_RE = re.compile(r"\w+")
+_LETTER_RUN = re.compile(r"(?<!\w)[^\W\d_](?:\W+[^\W\d_](?!\w)){2}")  # "k i l l"
 
 
 def _near_pairs(
@@ -1486,7 +1493,7 @@ def dedup_with_stats(
                 c = canon[t] = "" if t in _MASK_TOKENS else canonical_token(t)
             if c:
                 toks.append(c)
-        tokens.append(toks)
+        tokens.append(merge_letter_runs(toks) if _LETTER_RUN.search(s) else toks)
     uf = _UnionFind(n)
     reason = ["" for _ in range(n)]
     first_of: dict[str, int] = {}
@@ -1534,8 +1541,9 @@ def dedup(records: Sequence[Record], near: bool = True, threshold: float = 0.8) 
     """Remove exact and near-duplicate texts, keeping the first occurrence.
 
     Texts are compared after :func:`propclf.text.normalize_many` (the model's own normaliser,
-    quotes left as text) and the model's token folding (:func:`propclf.text.canonical_token`:
-    leetspeak, digits, ``rt``), with ``xurl``/``xuser`` placeholders and punctuation dropped. With
+    quotes left as text) and the model's token folding (:func:`propclf.text.canonical_token`,
+    :func:`propclf.text.merge_letter_runs`: leetspeak, digits, ``rt``, s p a c e d letters), with
+    ``xurl``/``xuser`` placeholders and punctuation dropped. With
     ``near=True``, near copies (truncated retweets, texts differing by a few words) are found
     with MinHash over word 3-shingles and confirmed when their shingle overlap is at least
     ``threshold``. If copies of one text disagree on the label, all copies are dropped.

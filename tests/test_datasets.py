@@ -298,6 +298,16 @@ def test_dedup_exact_near_and_conflicting() -> None:
     assert [r.id for r in exact_only] == ["s:0", "s:2", "s:3"]
 
 
+def test_dedup_uses_the_model_token_folding() -> None:
+    recs = [
+        _r(0, "J0in the c a l i p h a t e, k1ll the kuffar", "propaganda"),
+        _r(1, "Join the caliphate, kill the kuffar!!!", "propaganda"),
+        _r(2, 'He said "join the caliphate, kill the kuffar"', "reporting"),
+    ]
+    kept, stats = ds.dedup_with_stats(recs, near=False)
+    assert [r.id for r in kept] == ["s:0", "s:2"] and stats.exact == 1
+
+
 def test_dedup_keeps_distinct_texts_sharing_words() -> None:
     recs = [
         _r(0, "Police arrested two suspects in Karachi on Monday after a raid on a house"),
