@@ -1919,11 +1919,15 @@ def stats_markdown(
         labs = Counter(r.label for r in recs)
         key = info.group_key
         if spec.corpus == "huffpost":
-            key = "huffpost_v3:<year-month>" if src == "huffpost_v3" else "hash bucket h<NN>"
+            key = (
+                "huffpost_v3:<year-month>"
+                if src == "huffpost_v3"
+                else ("huffpost_headlines:h<NN> (hash bucket)")
+            )
         lines.append(
             f"| {src} | {info.licence} | {st.rows} | {st.docs} | {st.records} | {len(recs)} "
             f"| {labs['propaganda']} / {labs['reporting']} | {sum(r.weight for r in recs):.0f} "
-            f"| {key} | {len({r.group for r in recs})} | {_median_len(recs)} |"
+            f"| `{key}` | {len({r.group for r in recs})} | {_median_len(recs)} |"
         )
         tot.update(rows=st.rows, docs=st.docs, records=st.records, kept=len(recs))
         tot.update(prop=labs["propaganda"], rep=labs["reporting"])
