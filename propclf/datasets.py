@@ -17,8 +17,6 @@ import statistics
 import sys
 import tempfile
 import unicodedata
-import urllib.parse
-import urllib.request
 import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -26,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from propclf.text import (
     canonical_token,
@@ -1836,13 +1835,15 @@ def fetch(
     urllib.error.URLError
         The download failed.
     """
+    from urllib.request import Request, urlopen  # lazy: pulls in http.client and email
+
     want = sha256.strip().lower()
     if not re.fullmatch(r"[0-9a-f]{64}", want):
         raise ValueError("sha256 must be 64 hexadecimal digits")
-    parsed = urllib.parse.urlsplit(url)
+    parsed = urlsplit(url)
     if parsed.scheme not in ("http", "https"):
         raise ValueError(f"only http(s) URLs can be fetched, got {url!r}")
-    name = filename or Path(urllib.parse.unquote(parsed.path)).name or want[:16]
+    name = filename or Path(unquote(parsed.path)).name or want[:16]
     name = re.sub(r"[^\w.\-]", "_", name)
     target_dir = _cache_dir(cache_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -1857,8 +1858,8 @@ def fetch(
     h = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out:
-            req = urllib.request.Request(url, headers={"User-Agent": "propclf"})
-            with urllib.request.urlopen(req, timeout=timeout) as resp:  # scheme checked above
+            req = Request(url, headers={"User-Agent": "propclf"})
+            with urlopen(req, timeout=timeout) as resp:  # scheme checked above
                 while block := resp.read(1 << 16):
                     h.update(block)
                     out.write(block)
