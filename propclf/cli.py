@@ -212,12 +212,12 @@ def info(model_path: str | None, fmt: str) -> None:
 @click.option(
     "--target-recall",
     type=click.FloatRange(0, 1),
-    default=0.95,
+    default=0.9,
     show_default=True,
     help="Review threshold: highest score keeping this recall on held-out groups.",
 )
 @click.option("--quotes", type=click.Choice(["separate", "mask", "ignore"]), default="separate")
-@click.option("--C", "C", type=float, default=4.0, show_default=True)
+@click.option("--C", "C", type=float, default=8.0, show_default=True)
 @click.option("--max-features", type=int, default=200_000, show_default=True)
 @click.option("--limit", type=int, help="Use at most N records per source (quick runs).")
 def train(**kwargs: Any) -> None:
@@ -274,6 +274,130 @@ def evaluate(
         click.echo(json.dumps(report, indent=2))
     else:
         click.echo(evaluation.format_report(report))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="A .joblib model.")
+@click.option(
+    "--workers", type=click.IntRange(1, 256), default=1, show_default=True, help="Processes."
+)
+@click.option("--max-items", type=click.IntRange(1), default=1000, show_default=True)
+@click.option(
+    "--max-body-bytes", type=click.IntRange(1), default=10 * 1024 * 1024, show_default=True
+)
+@click.option("--max-text-chars", type=click.IntRange(1), default=100_000, show_default=True)
+@click.option(
+    "--shutdown-timeout",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Seconds in-flight requests get to finish on SIGTERM/SIGINT.",
+)
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+def serve(model_path: str | None, **options: Any) -> None:
+    """Serve the model over HTTP: POST /v1/score, GET /healthz, /readyz, /v1/model.
+
+    Needs the serve extra: pip install 'propclf[serve]'.
+    """
+    try:
+        import uvicorn  # noqa: F401  (checked here: the server needs it, the app does not)
+
+        from propclf import serve as service
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in {"fastapi", "uvicorn", "starlette", "pydantic"}:
+            raise
+        _fail(
+            f"propclf serve needs fastapi and uvicorn ({exc.name} is missing): "
+            "pip install 'propclf[serve]'"
+        )
+    from propclf.persistence import ModelError
+
+    try:
+        service.run(model_path, **options)
+    except (ModelError, OSError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@main.command("spark-score")
+@click.argument("input_path", metavar="INPUT")
+@click.argument("output_path", metavar="OUTPUT")
+@click.option("--master", help="Spark master URL (default: local[2], or spark-submit's master).")
+@click.option(
+    "--input-format",
+    type=click.Choice(["jsonl", "parquet"]),
+    help="Default: parquet when INPUT ends in .parquet, else jsonl.",
+)
+@click.option(
+    "--output-format", type=click.Choice(["parquet", "jsonl"]), default="parquet", show_default=True
+)
+@click.option("--text-col", default="text", show_default=True, help="Field/column of the text.")
+@click.option("--id-col", default="id", show_default=True, help="Field/column of the id.")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="A .joblib model.")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Flag threshold (label cut-off).")
+@click.option("--review-threshold", type=click.FloatRange(0, 1), help="Lower edge of 'review'.")
+@click.option("--passages/--no-passages", default=True, show_default=True, help="Score by passage.")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+def spark_score(
+    input_path: str,
+    output_path: str,
+    master: str | None,
+    input_format: str | None,
+    output_format: str,
+    text_col: str,
+    id_col: str,
+    model_path: str | None,
+    threshold: float | None,
+    review_threshold: float | None,
+    passages: bool,
+    overwrite: bool,
+) -> None:
+    """Score JSONL or Parquet with Spark into Parquet or JSONL (OUTPUT is a folder).
+
+    One output row per input record (id, label, score, band, error, model); a malformed line
+    or a record without a string text gets an error. Exit status 0 when every record was
+    scored, 1 otherwise. Needs Java and the spark extra: pip install 'propclf[spark]'.
+    """
+    try:
+        from propclf import spark as pspark
+    except ImportError as exc:
+        _fail(str(exc))
+    if review_threshold is not None and threshold is not None and review_threshold > threshold:
+        raise click.BadParameter("must not exceed --threshold", param_hint="--review-threshold")
+    model = _load(model_path)
+    fmt = input_format or ("parquet" if input_path.rstrip("/").endswith(".parquet") else "jsonl")
+    had_session = pspark.SparkSession.getActiveSession() is not None
+    try:
+        session = pspark.spark_session(master, quiet=True)
+    except Exception as exc:
+        logging.getLogger(__name__).debug("Spark start-up failed", exc_info=True)
+        _fail(f"cannot start Spark: {str(exc).strip().splitlines()[0]}")
+    try:
+        rows, errors = pspark.score_files(
+            session,
+            input_path,
+            output_path,
+            input_format=fmt,  # type: ignore[arg-type]
+            output_format=output_format,  # type: ignore[arg-type]
+            text_col=text_col,
+            id_col=id_col,
+            model=model,
+            flag=threshold,
+            review=review_threshold,
+            documents=passages,
+            overwrite=overwrite,
+        )
+    except Exception as exc:  # Spark reports analysis and task failures as many types
+        logging.getLogger(__name__).debug("Spark job failed", exc_info=True)
+        _fail(pspark.describe_error(exc))
+    finally:
+        if not had_session:
+            session.stop()
+    if errors:
+        click.echo(f"propclf: {errors} of {rows} items could not be scored", err=True)
+        sys.exit(1)
+    click.echo(f"propclf: scored {rows} items into {output_path}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -83,7 +83,7 @@ class Scorer:
                 log.exception("batch failed; scoring its items one at a time")
                 if len(items) == 1:
                     raise
-                return [r for it in items for r in self.score_batch([it])]
+                return [r for it in items for r in self._safe_batch([it])]
             for k, i in enumerate(good):
                 score = float(scores[k])
                 reasons = None

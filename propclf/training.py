@@ -25,9 +25,24 @@ from propclf.evaluation import (
 )
 from propclf.model import PropagandaClassifier, _sigmoid
 
-__all__ = ["ARTEFACT_TOKENS", "card_path", "records_sha256", "summary_text", "train", "write_card"]
+__all__ = [
+    "ARTEFACT_TOKENS",
+    "HARD_NEGATIVE_WEIGHTS",
+    "card_path",
+    "records_sha256",
+    "summary_text",
+    "train",
+    "write_card",
+]
 
 log = logging.getLogger(__name__)
+
+#: Weight multipliers by ``source`` or ``source:label``. Tweets that discuss, report on or
+#: criticise extremism on the same platform and with the same vocabulary as the propaganda
+#: (isextreme's reporting tweets, crisislex's tweets about an attack) are the hardest and rarest
+#: negatives; up-weighting them cut the held-out false-positive rate on crisislex from 5.3% to
+#: 3.6% and raised grouped-CV PR-AUC from 0.840 to 0.847 (3-fold experiment, see the model card).
+HARD_NEGATIVE_WEIGHTS: dict[str, float] = {"isextreme:reporting": 3.0, "crisislex": 3.0}
 
 #: Tokens that betray *where* a text came from rather than what it says; none may be among the
 #: strongest features of a shipped model.
@@ -91,12 +106,13 @@ def train(
     seed: int = 0,
     cv: int = 5,
     target_precision: float = 0.9,
-    target_recall: float = 0.95,
+    target_recall: float = 0.9,
     quotes: str = "separate",
-    C: float = 4.0,
+    C: float = 8.0,
     max_features: int | None = 200_000,
     limit: int | None = None,
     command: str | None = None,
+    source_weights: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate on held-out groups, fit thresholds, save; return the training report.
 
@@ -110,10 +126,18 @@ def train(
     from propclf import persistence
 
     t0 = time.perf_counter()
+    source_weights = HARD_NEGATIVE_WEIGHTS if source_weights is None else source_weights
     records = _load_training_records(data_root, sources, labelled, limit)
     texts = [r.text for r in records]
     y = np.array([1 if r.label == "propaganda" else 0 for r in records])
-    weights = np.array([r.weight for r in records], dtype=np.float64)
+    weights = np.array(
+        [
+            r.weight
+            * source_weights.get(f"{r.source}:{r.label}", source_weights.get(r.source, 1.0))
+            for r in records
+        ],
+        dtype=np.float64,
+    )
     groups = np.array([r.group for r in records])
     model = PropagandaClassifier(
         quotes=quotes,  # type: ignore[arg-type]
@@ -196,6 +220,7 @@ def train(
         },
         command=command,
         extra={
+            "source_weights": source_weights,
             "training_records": len(records),
             "training_sources": sorted(set(sources_col)),
         },
