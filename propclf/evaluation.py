@@ -101,9 +101,10 @@ def threshold_for_recall(y: np.ndarray, p: np.ndarray, target: float) -> float:
 
 
 def length_bucket(text: str) -> str:
-    """Length bucket of a text in characters."""
-    n = len(text)
-    return "<100" if n < 100 else "100-300" if n < 300 else "300-1000" if n < 1000 else ">=1000"
+    """Length bucket of a text in characters (see :func:`propclf.datasets.length_bucket`)."""
+    from propclf.datasets import length_bucket as bucket
+
+    return bucket(text)
 
 
 def grouped_table(

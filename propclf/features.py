@@ -65,6 +65,8 @@ class _TokenIds(dict[str, int]):
         self["\x1e"] = _SEP_ID
 
     def __missing__(self, raw: str) -> int:
+        if raw == "\x1e":  # another thread may be between clear() and re-inserting it
+            return _SEP_ID
         tok = canonical_token(raw)
         if not tok:
             tid = _DROP_ID

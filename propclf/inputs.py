@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-__all__ = ["INPUT_FORMATS", "InputFormat", "Item", "decode_bytes", "iter_items", "iter_paths"]
+__all__ = [
+    "INPUT_FORMATS",
+    "InputFormat",
+    "Item",
+    "decode_bytes",
+    "iter_items",
+    "iter_paths",
+    "parse_line",
+]
 
 InputFormat = Literal["auto", "text", "lines", "jsonl"]
 INPUT_FORMATS: tuple[str, ...] = ("auto", "text", "lines", "jsonl")
@@ -104,7 +112,7 @@ def _is_jsonl(path: Path) -> bool:
     return path.suffix.lower() in (".jsonl", ".ndjson")
 
 
-def _jsonl_item(line: str, default_id: str) -> Item:
+def _jsonl_item(line: str, default_id: str, text_field: str = "text", id_field: str = "id") -> Item:
     try:
         rec = json.loads(line)
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -112,14 +120,44 @@ def _jsonl_item(line: str, default_id: str) -> Item:
         return Item(default_id, error=f"invalid JSON: {msg}")
     if not isinstance(rec, dict):
         return Item(default_id, error=f"expected a JSON object, got {type(rec).__name__}")
-    rid = rec.get("id", default_id)
+    rid = rec.get(id_field, default_id)
     rid = default_id if rid is None else rid if isinstance(rid, str) else json.dumps(rid)
-    if "text" not in rec:
-        return Item(rid, error="record has no 'text' field")
-    text = rec["text"]
+    if text_field not in rec:
+        return Item(rid, error=f"record has no {text_field!r} field")
+    text = rec[text_field]
     if not isinstance(text, str):
-        return Item(rid, error=f"'text' must be a string, got {type(text).__name__}")
+        return Item(rid, error=f"{text_field!r} must be a string, got {type(text).__name__}")
     return Item(rid, text=text)
+
+
+def parse_line(
+    raw: bytes,
+    default_id: str,
+    fmt: str = "jsonl",
+    *,
+    first: bool = False,
+    text_field: str = "text",
+    id_field: str = "id",
+) -> Item | None:
+    """One raw input line as an :class:`Item` (``None`` for a blank line).
+
+    The one place where the rules for a line live (BOM on the first line, NUL bytes, UTF-8 with
+    a Windows-1252 fallback, JSON records with a string text); the CLI and Spark both use it.
+    """
+    if first and raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    if b"\x00" in raw:
+        return Item(default_id, error="binary data (NUL bytes), not text")
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        line = raw.decode("cp1252", errors="replace")
+    line = line.rstrip("\r\n")
+    if not line.strip():
+        return None  # blank lines are separators, not items
+    if fmt == "jsonl":
+        return _jsonl_item(line, default_id, text_field, id_field)
+    return Item(default_id, text=line)
 
 
 def _iter_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
@@ -146,26 +184,14 @@ def _items_from_stream(stream: BinaryIO, name: str, fmt: str) -> Iterator[Item]:
         except DecodeError as exc:
             yield Item(name, error=str(exc))
         return
-    first = True
     for n, raw in _iter_lines(stream):
         item_id = f"{name}:{n}"
         if raw is None:
             yield Item(item_id, error=f"line longer than {MAX_LINE_BYTES} bytes")
             continue
-        if first and raw.startswith(codecs.BOM_UTF8):
-            raw = raw[len(codecs.BOM_UTF8) :]
-        first = False
-        if b"\x00" in raw:
-            yield Item(item_id, error="binary data (NUL bytes), not text")
-            continue
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            line = raw.decode("cp1252", errors="replace")
-        line = line.rstrip("\r\n")
-        if not line.strip():
-            continue  # blank lines are separators, not items
-        yield _jsonl_item(line, item_id) if fmt == "jsonl" else Item(item_id, text=line)
+        item = parse_line(raw, item_id, fmt, first=n == 1)
+        if item is not None:
+            yield item
 
 
 def _items_from_file(path: Path, fmt: str) -> Iterator[Item]:

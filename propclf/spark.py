@@ -389,31 +389,10 @@ def _parse_line(
     raw: bytes, first: bool, default_id: str, text_field: str, id_field: str
 ) -> tuple[str, str | None, str | None] | None:
     """One JSONL line to ``(id, text, error)`` like ``propclf score --input jsonl``; blank: None."""
-    if first and raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if b"\x00" in raw:
-        return default_id, None, "binary data (NUL bytes), not text"
-    try:
-        line = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        line = raw.decode("cp1252", errors="replace")
-    line = line.rstrip("\r\n")
-    if not line.strip():
-        return None
-    try:
-        rec = json.loads(line)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        return default_id, None, f"invalid JSON: {getattr(exc, 'msg', 'too deeply nested')}"
-    if not isinstance(rec, dict):
-        return default_id, None, f"expected a JSON object, got {type(rec).__name__}"
-    rid = rec.get(id_field, default_id)
-    rid = default_id if rid is None else rid if isinstance(rid, str) else json.dumps(rid)
-    if text_field not in rec:
-        return rid, None, f"record has no {text_field!r} field"
-    text = rec[text_field]
-    if not isinstance(text, str):
-        return rid, None, f"{text_field!r} must be a string, got {type(text).__name__}"
-    return rid, text, None
+    from propclf.inputs import parse_line
+
+    item = parse_line(raw, default_id, first=first, text_field=text_field, id_field=id_field)
+    return None if item is None else (item.id, item.text, item.error)
 
 
 def _parse_batches(
