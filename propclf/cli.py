@@ -49,6 +49,19 @@ def _progress(results: Iterator[Any], enabled: bool) -> Iterator[Any]:
         click.echo(f"\rscored {n:,} items in {time.monotonic() - start:.1f}s", err=True)
 
 
+def _command_line(ctx: click.Context) -> str:
+    """The command as it would be typed: the options that differ from their defaults."""
+    words = ["propclf", ctx.info_name or ""]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if value is None or value == param.default or value == ():
+            continue
+        opt = param.opts[0]
+        for v in value if isinstance(value, tuple) else (value,):
+            words += [opt] if value is True else [opt, str(v)]
+    return shlex.join(words)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="propclf")
 @click.option("-v", "--verbose", count=True, help="More diagnostics on stderr.")
@@ -224,7 +237,7 @@ def train(**kwargs: Any) -> None:
     """Train a model, fit its thresholds on held-out groups, write artifact, manifest and card."""
     from propclf import training
 
-    command = "propclf train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    command = _command_line(click.get_current_context())
     try:
         report = training.train(command=command, **kwargs)
     except (FileNotFoundError, ValueError) as exc:
@@ -267,8 +280,8 @@ def evaluate(
             from propclf import plots
 
             written = plots.write_plots(model, records, plots_dir, threshold=threshold)
-        except ImportError:
-            _fail("plots need matplotlib: pip install 'propclf[plots]'")
+        except ImportError as exc:
+            _fail(str(exc))
         report["plots"] = written
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))

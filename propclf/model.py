@@ -369,7 +369,6 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         toks = analyze_many([m.group() for m in chunks], quotes="ignore")
         out = []
         for m, ts in zip(chunks, toks, strict=True):
-            inside = any(s <= m.start() and m.end() <= e for s, e in quoted)
             low = m.group().lower()
             cursor = 0
             for t in ts:
@@ -379,6 +378,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
                     cursor = at + len(t)
                 else:  # de-obfuscated or folded: point at the whole chunk
                     span = (m.start(), m.end())
+                inside = any(s <= span[0] and span[1] <= e for s, e in quoted)
                 out.append(("q_" + t if inside and t not in "!?" else t, *span))
         return out
 
