@@ -71,7 +71,9 @@ for s in sorted(set(src.tolist())):
     elif not y[ii].any():
         per[s] = f"fpr {(oof[ii] >= thr).mean():.3f}"
     else:
-        per[s] = f"rec {(oof[ii & (y == 1)] >= thr).mean():.3f} fpr {(oof[ii & (y == 0)] >= thr).mean():.3f}"
+        per[s] = (
+            f"rec {(oof[ii & (y == 1)] >= thr).mean():.3f} fpr {(oof[ii & (y == 0)] >= thr).mean():.3f}"
+        )
 out["per_source@fpr1%"] = per
 kinds = defaultdict(list)
 for r, sc in zip(fx, fx_scores, strict=False):

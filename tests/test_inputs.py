@@ -68,5 +68,5 @@ def test_huge_single_line_file(tmp_path: Path) -> None:
 
 def test_huge_document_scores_in_bounded_passages(small_model) -> None:
     text = ("The council met again. " * 200 + "\n\n") * 200  # ~0.9 MB
-    scores, hits = small_model.score_documents([text], batch_size=256)
+    scores, _ = small_model.score_documents([text], batch_size=256)
     assert 0.0 <= scores[0] <= 1.0
