@@ -186,7 +186,8 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
     # -- transforming ----------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.pop("_ids", None)  # a cache, rebuilt on first use
+        state.pop("_ids", None)  # caches, rebuilt on first use
+        state.pop("_starts", None)
         return state
 
     def _token_ids(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -227,6 +228,15 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         ids[letters] = letter_id[chars[letters]]
         return ids[~drop], rows[~drop]
 
+    def _bigram_starts(self) -> np.ndarray:
+        """Per token id: does any bigram feature start with it? (cached, not pickled)"""
+        starts = self.__dict__.get("_starts")
+        if starts is None or len(starts) != len(self.vocabulary_):
+            starts = np.zeros(len(self.vocabulary_), dtype=bool)
+            starts[self.bigram_keys_ // max(1, len(self.vocabulary_))] = True
+            self._starts = starts
+        return starts
+
     def _columns(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Row and column of every n-gram occurrence in the batch (vectorised)."""
         rows, ids = self._token_ids(X)
@@ -239,6 +249,7 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         if self.bigrams and len(self.bigram_keys_) and len(ids) > 1:
             left, right = ids[:-1], ids[1:]
             ok = (left >= 0) & (right >= 0) & (rows[:-1] == rows[1:])
+            ok[ok] = self._bigram_starts()[left[ok]]  # most pairs start no bigram feature
             keys = left[ok] * len(self.vocabulary_) + right[ok]
             pos = np.searchsorted(self.bigram_keys_, keys)
             pos[pos >= len(self.bigram_keys_)] = 0

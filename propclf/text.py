@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 __all__ = [
@@ -64,6 +65,10 @@ _TABLE.update({ord(k): v for k, v in _PUNCT.items()})
 # C0 controls other than tab/newline become spaces (they are never words).
 _TABLE.update({c: " " for c in range(32) if chr(c) not in "\t\n\r"})
 
+# non-ASCII characters to fold, found with one regex pass per batch (ASCII controls: _CTRL)
+_FOLD_MAP = {chr(k): v or "" for k, v in _TABLE.items() if k >= 128}
+_FOLD = re.compile("[" + "".join(re.escape(c) for c in _FOLD_MAP) + "]")
+
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
                        "$": "s"})  # fmt: skip
 
@@ -84,32 +89,52 @@ _DOLLAR_IN_WORD = re.compile(r"\$(?=[a-z]{2})|\$(?<=[a-z]\$)(?=[a-z])")
 _REPEAT = re.compile(r"([a-z])\1{2,}")
 _DIGITS = re.compile(r"\d+")
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1d\x1f]")
-_ACCENTED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff\u0300-\u036f]")
-_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_ACCENTED = re.compile(
+    r"[\u00c0-\u024f\u1e00-\u1eff\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+)
 _QUOTE = re.compile(r'"([^"\n\x1e]{3,1000})"')
 _WORD = re.compile(r"\w+")
 
 
 def _strip_marks(text: str) -> str:
-    """NFKC-fold, then drop combining marks (transliteration macrons: ā ī ū → a i u)."""
+    """NFKC-fold, then drop accents and combining marks (transliteration macrons: ā ī ū → a i u)."""
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    if not _ACCENTED.search(text):
-        return text
-    decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize("NFC", _COMBINING.sub("", decomposed))
+    if _ACCENTED.search(text):
+        text = _ACCENTED.sub(_unaccent, text)
+    return text
 
 
-def _fold_chars(text: str) -> str:
-    """Character-level folding of one raw text; ASCII texts only lose the batch separator."""
+@lru_cache(maxsize=4096)
+def _unaccent_char(c: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFD", c) if not unicodedata.combining(ch))
+
+
+def _unaccent(m: re.Match[str]) -> str:
+    return _unaccent_char(m.group())
+
+
+def _prepare_text(text: str) -> str:
+    """Per text: decode HTML entities and drop the batch separator (the only per-text steps)."""
     if "&" in text:
         text = html.unescape(text)
-    if text.isascii():
-        return text.replace(SEP, " ") if SEP in text else text
-    text = text.translate(_TABLE)
-    if not text.isascii():
-        text = _strip_marks(text).translate(_TABLE)
+    if SEP in text:
+        text = text.replace(SEP, " ")
     return text
+
+
+def _fold_joined(joined: str) -> str:
+    """Character folding of a whole batch (look-alikes, zero-width, quotes, NFKC, marks)."""
+    if joined.isascii():
+        return joined
+    joined = _FOLD.sub(_fold_char, joined)
+    if not joined.isascii():
+        joined = _FOLD.sub(_fold_char, _strip_marks(joined))  # NFKC can create look-alikes
+    return joined
+
+
+def _fold_char(m: re.Match[str]) -> str:
+    return _FOLD_MAP[m.group()]
 
 
 def _at_sign(m: re.Match[str]) -> str:
@@ -145,7 +170,7 @@ def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> st
     :func:`canonical_token`); it runs each regular expression once per batch, not once per text.
     """
     _check_quotes(quotes)
-    joined = SEP.join(map(_fold_chars, texts))
+    joined = _fold_joined(SEP.join(map(_prepare_text, texts)))
     if _CTRL.search(joined):
         joined = _CTRL.sub(" ", joined)
     if "://" in joined or "www." in joined or "WWW." in joined or "pic.twitter" in joined:
