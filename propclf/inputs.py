@@ -9,6 +9,7 @@ one row for it.
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -206,11 +207,26 @@ def _items_from_file(path: Path, fmt: str) -> Iterator[Item]:
                 yield Item(name, error=str(exc))
             return
         with open(path, "rb") as f:
-            if resolved == "lines" and b"\x00" in f.read(_SNIFF):
+            head = f.read(_SNIFF)
+            f.seek(0)
+            if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                # UTF-16/32 text: decode the whole file, then read it line by line as UTF-8
+                try:
+                    stream: BinaryIO = io.BytesIO(decode_bytes(f.read()).encode("utf-8"))
+                except DecodeError as exc:
+                    yield Item(name, error=str(exc))
+                    return
+            elif resolved == "lines" and b"\x00" in head:
                 yield Item(name, error="binary file (NUL bytes), not text")
                 return
-            f.seek(0)
-            yield from _items_from_stream(f, name, resolved)
+            else:
+                stream = f
+            n = 0
+            for item in _items_from_stream(stream, name, resolved):
+                n += 1
+                yield item
+            if n == 0:  # an empty file still gets its row
+                yield Item(name, error="no text lines (empty or whitespace-only file)")
     except OSError as exc:
         yield Item(name, error=f"cannot read: {exc.strerror or exc}")
 

@@ -267,3 +267,22 @@ def test_installed_console_script(saved_model: Path, tmp_path: Path) -> None:
         check=False,
     )
     assert out.returncode == 1 and "Traceback" not in out.stderr
+
+
+def test_lines_mode_gives_every_file_a_row(run, tmp_path: Path) -> None:
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "empty.txt").write_text("")
+    (d / "blank.txt").write_text("  \n\t\n")
+    (d / "utf16.txt").write_bytes(f"{PROP}\n{REP}\n".encode("utf-16"))
+    (d / "binary.bin").write_bytes(b"\x00\x01" * 50)
+    res = run("score", str(d), "--input", "lines", "--format", "jsonl")
+    assert res.exit_code == 1
+    rows = _jsonl(res.stdout)
+    by_id = {r["id"]: r for r in rows}
+    assert "no text lines" in by_id[str(d / "empty.txt")]["error"]
+    assert "no text lines" in by_id[str(d / "blank.txt")]["error"]
+    assert "binary" in by_id[str(d / "binary.bin")]["error"]
+    assert by_id[f"{d / 'utf16.txt'}:1"]["label"] == "propaganda"
+    assert by_id[f"{d / 'utf16.txt'}:2"]["label"] == "reporting"
+    assert len(rows) == 5
