@@ -346,15 +346,33 @@ def _spans(text: str, pattern: re.Pattern[str], start: int, end: int) -> Iterabl
     yield pos, end
 
 
+def _sentences(text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
+    """Sentences of ``text[start:end]`` as ``(start, end, quoted)``; a quotation is never split."""
+    quotes = [(m.start(), m.end()) for m in _ANY_QUOTE.finditer(text, start, end)]
+    out: list[tuple[int, int, bool]] = []
+    for s, e in _spans(text, _SENT_END, start, end):
+        inside = [q for q in quotes if q[0] < e and s < q[1]]
+        if out and any(q[0] < out[-1][1] < q[1] for q in quotes):  # boundary inside a quote
+            out[-1] = (out[-1][0], e, True)
+        else:
+            out.append((s, e, bool(inside)))
+    return out
+
+
 def _windows(text: str, start: int, end: int, max_chars: int) -> Iterable[tuple[int, int]]:
-    """Split ``text[start:end]`` into windows of whole sentences of at most ``max_chars``."""
+    """Split ``text[start:end]`` into windows of whole sentences of at most ``max_chars``.
+
+    A quotation stays in one window (up to three windows long), so that quoted speech is still
+    recognised as quoted when a passage is scored on its own.
+    """
     win_start = start
     last_cut = start
-    for s, e in _spans(text, _SENT_END, start, end):
+    for s, e, quoted in _sentences(text, start, end):
         if e - win_start > max_chars and last_cut > win_start:
             yield win_start, last_cut
             win_start = s
-        while e - win_start > max_chars:  # one sentence longer than a window: cut at a space
+        limit = 3 * max_chars if quoted else max_chars
+        while e - win_start > limit:  # one sentence longer than a window: cut at a space
             cut = text.rfind(" ", win_start + max_chars // 2, win_start + max_chars)
             cut = cut if cut > win_start else win_start + max_chars
             yield win_start, cut
