@@ -62,6 +62,11 @@ _TABLE: dict[int, str | None] = {ord(c): None for c in _ZERO_WIDTH}
 _TABLE[ord(SEP)] = " "
 _TABLE.update({ord(k): v for k, v in _HOMOGLYPHS.items()})
 _TABLE.update({ord(k): v for k, v in _PUNCT.items()})
+# Closed under case, so lower-casing after folding cannot create a character that folds (Ω → ω).
+for _c, _v in list(_HOMOGLYPHS.items()):
+    for _variant in (_c.upper(), _c.lower()):
+        if len(_variant) == 1 and ord(_variant) >= 128:
+            _TABLE.setdefault(ord(_variant), _v)
 # C0 controls other than tab/newline become spaces (they are never words).
 _TABLE.update({c: " " for c in range(32) if chr(c) not in "\t\n\r"})
 
@@ -77,7 +82,7 @@ _URL = re.compile(r"(?:https?://|HTTPS?://|[Ww][Ww][Ww]\.|pic\.twitter\.com/)\S+
 _HANDLE = re.compile(r"@(\w{0,30})")
 _HASHTAG = re.compile(r"#(\w+)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_HYPHEN_BREAK = re.compile(r"-(?<=[a-z]-)[ \t]+(?=[a-z])")
+_HYPHEN_BREAK = re.compile(r"-(?<=[a-z]-)[ \t\r\n]+(?=[a-z])")  # "extrem-\nist"
 # leetspeak: digits inside a word ("k1ll", "4llah"); ordinary alphanumerics ("covid19", "f16",
 # "2nd", "10am") are kept.
 _LEET_MIXED = re.compile(r"[a-z][0-9]|[0-9][a-z]")
@@ -85,7 +90,7 @@ _LEET_KEEP = re.compile(
     r"[0-9]+(?:st|nd|rd|th|am|pm|s|k|m|bn|mm|kg|km|g|p|d|x|v|h)?|[a-z_]*[a-z][0-9]{2,}|[a-z][0-9]"
     r"|(?:mp|ps|ww|ak|mk|sa|ch|cv|dc|hd|uk|us)[0-9][a-z]{0,2}"
 )
-_DOLLAR_IN_WORD = re.compile(r"\$(?=[a-z]{2})|\$(?<=[a-z]\$)(?=[a-z])")
+_DOLLAR_IN_WORD = re.compile(r"\$+(?=[a-z]{2})|\$+(?<=[a-z]\$)(?=[a-z])")
 _REPEAT = re.compile(r"([a-z])\1{2,}")
 _DIGITS = re.compile(r"\d+")
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1d\x1f]")
@@ -145,6 +150,10 @@ def _at_sign(m: re.Match[str]) -> str:
     return " xuser "
 
 
+def _dollars(m: re.Match[str]) -> str:
+    return "s" * len(m.group())
+
+
 def _split_hashtag(m: re.Match[str]) -> str:
     return " " + _CAMEL.sub(" ", m.group(1)).replace("_", " ") + " "
 
@@ -175,6 +184,8 @@ def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> st
         joined = _CTRL.sub(" ", joined)
     if "://" in joined or "www." in joined or "WWW." in joined or "pic.twitter" in joined:
         joined = _URL.sub(" xurl ", joined)
+    if "'" in joined:
+        joined = joined.replace("'", "")
     if "@" in joined:
         joined = _HANDLE.sub(_at_sign, joined)
     if "#" in joined:
@@ -182,11 +193,9 @@ def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> st
     if quotes != "ignore" and '"' in joined:
         joined = _QUOTE.sub(_mark_quote if quotes == "separate" else _mask_quote, joined)
     joined = joined.lower()
-    if "'" in joined:
-        joined = joined.replace("'", "")
     if "$" in joined:
-        joined = _DOLLAR_IN_WORD.sub("s", joined)
-    if "- " in joined or "-\t" in joined:
+        joined = _DOLLAR_IN_WORD.sub(_dollars, joined)
+    if "- " in joined or "-\t" in joined or "-\n" in joined or "-\r" in joined:
         joined = _HYPHEN_BREAK.sub("", joined)
     return joined
 
@@ -228,13 +237,19 @@ def normalize(text: str, quotes: QuoteMode = "separate") -> str:
 TOKEN_PATTERN = r"\w+|[!?]"
 TOKEN = re.compile(TOKEN_PATTERN)
 TOKEN_OR_SEP = re.compile(TOKEN_PATTERN + "|" + SEP)
-_STOP_TOKENS = frozenset({"rt", "q_rt", "amp", "via"})
+#: Platform and link artefacts: they say where a text was posted, not what it says, so they are
+#: never features (the placeholders ``xurl``/``xuser`` still mark the spot for the regexes).
+_STOP_TOKENS = frozenset(
+    tok
+    for base in ("rt", "amp", "via", "xurl", "xuser", "http", "https", "www", "com", "html")
+    for tok in (base, "q_" + base)
+)
 
 
 def canonical_token(token: str) -> str:
     """Token-level folding: leetspeak inside words, letter runs capped at two, digits to ``0``.
 
-    Platform tokens (``rt``) become ``""`` (dropped).
+    Platform and link tokens (``rt``, ``xurl``, ``xuser``, ``https``) become ``""`` (dropped).
 
     Examples
     --------
