@@ -56,29 +56,85 @@ def analyze_many(texts: Sequence[str], quotes: QuoteMode = "separate") -> list[l
     return [merge_letter_runs(toks) for toks in out]
 
 
-class _TokenIds(dict[str, int]):
-    """Raw token -> id cache for one fitted vocabulary; misses are canonicalised once."""
+_COMPOUND_ID = -4  # chunk holding several tokens ("go!!", "abc\u2026def"), expanded apart
+
+# Bytes that are never part of a token become spaces, so ``bytes.split`` (C speed) cuts the UTF-8
+# batch into chunks; a token never spans such a byte. Kept: ASCII word characters, ``!``/``?``
+# (split off later), the separator and every non-ASCII byte (judged with the regex later).
+_CHUNK_TABLE = bytes(
+    c if c >= 128 or chr(c) in "_!?\x1e" or chr(c).isalnum() else 32 for c in range(256)
+)
+
+
+def _chunks(joined: str) -> list[bytes]:
+    """Cut a normalised batch into chunks; their tokens, in order, are the batch's tokens."""
+    buf = joined.encode("utf-8", "surrogatepass").translate(_CHUNK_TABLE)
+    return buf.replace(b"\x1e", b" \x1e ").split()
+
+
+class _TokenIds(dict[bytes, int]):
+    """Chunk -> id cache for one fitted vocabulary; misses are tokenised and canonicalised once.
+
+    A chunk holding one token maps to its id; a chunk holding several maps to ``_COMPOUND_ID``
+    and :meth:`expand` gives their ids.
+    """
 
     def __init__(self, vocabulary: dict[str, int]) -> None:
         super().__init__()
         self.vocabulary = vocabulary
-        self["\x1e"] = _SEP_ID
+        self.compound: dict[bytes, tuple[int, ...]] = {}
+        self[b"\x1e"] = _SEP_ID
 
-    def __missing__(self, raw: str) -> int:
-        if raw == "\x1e":  # another thread may be between clear() and re-inserting it
+    def token_id(self, tok: str) -> int:
+        """Id of one raw token (before canonicalisation)."""
+        if tok == "\x1e":
             return _SEP_ID
-        tok = canonical_token(raw)
+        tok = canonical_token(tok)
         if not tok:
-            tid = _DROP_ID
-        elif len(tok) == 1 and "a" <= tok <= "z":
-            tid = _LETTER_BASE - (ord(tok) - 97)
-        else:
-            tid = self.vocabulary.get(tok, -1)
+            return _DROP_ID
+        if len(tok) == 1 and "a" <= tok <= "z":
+            return _LETTER_BASE - (ord(tok) - 97)
+        return self.vocabulary.get(tok, -1)
+
+    def expand(self, chunk: bytes) -> tuple[int, ...]:
+        """Ids of every token of a chunk."""
+        ids = self.compound.get(chunk)
+        if ids is None:
+            toks = TOKEN_OR_SEP.findall(chunk.decode("utf-8", "surrogatepass"))
+            ids = tuple(map(self.token_id, toks))
+        return ids
+
+    def __missing__(self, chunk: bytes) -> int:
+        if chunk == b"\x1e":  # another thread may be between clear() and re-inserting it
+            return _SEP_ID
+        ids = self.expand(chunk)
         if len(self) > _CACHE_LIMIT:
             self.clear()
-            self["\x1e"] = _SEP_ID
-        self[raw] = tid
+            self.compound.clear()
+            self[b"\x1e"] = _SEP_ID
+        if len(ids) == 1:
+            tid = ids[0]
+        elif not ids:
+            tid = _DROP_ID
+        else:
+            tid = _COMPOUND_ID
+            self.compound[chunk] = ids
+        self[chunk] = tid
         return tid
+
+
+def _splice(ids: np.ndarray, at: np.ndarray, parts: list[tuple[int, ...]]) -> np.ndarray:
+    """Replace ``ids[at[k]]`` by the ids ``parts[k]`` (each of length >= 2)."""
+    lens = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    counts = np.ones(len(ids), dtype=np.int64)
+    counts[at] = lens
+    out = np.repeat(ids, counts)
+    first = np.cumsum(counts)[at] - lens  # where each expansion starts in ``out``
+    offsets = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+    out[np.repeat(first, lens) + offsets] = np.fromiter(
+        itertools.chain.from_iterable(parts), dtype=np.int64, count=int(lens.sum())
+    )
+    return out
 
 
 class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
@@ -195,8 +251,11 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         cache = self.__dict__.get("_ids")
         if cache is None or cache.vocabulary is not self.vocabulary_:
             cache = self._ids = _TokenIds(self.vocabulary_)
-        flat = TOKEN_OR_SEP.findall(normalize_joined(X, self.quotes))
-        ids = np.fromiter(map(cache.__getitem__, flat), dtype=np.int64, count=len(flat))
+        chunks = _chunks(normalize_joined(X, self.quotes))
+        ids = np.fromiter(map(cache.__getitem__, chunks), dtype=np.int64, count=len(chunks))
+        compound = np.flatnonzero(ids == _COMPOUND_ID)
+        if compound.size:
+            ids = _splice(ids, compound, [cache.expand(chunks[i]) for i in compound.tolist()])
         is_sep = ids == _SEP_ID
         rows = np.cumsum(is_sep)
         keep = (ids != _DROP_ID) & ~is_sep

@@ -78,7 +78,8 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
                        "$": "s"})  # fmt: skip
 
 # --- platform artefacts ------------------------------------------------------------------------
-_URL = re.compile(r"(?:https?://|HTTPS?://|[Ww][Ww][Ww]\.|pic\.twitter\.com/)\S+")
+# Every branch starts with a literal, so the regex engine scans for the first letters in C.
+_URL = re.compile(r"(?:https?://|HTTPS?://|W[Ww][Ww]\.|w[Ww][Ww]\.|pic\.twitter\.com/)\S+")
 _HANDLE = re.compile(r"@(\w{0,30})")
 _HASHTAG = re.compile(r"#(\w+)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -90,7 +91,9 @@ _LEET_KEEP = re.compile(
     r"[0-9]+(?:st|nd|rd|th|am|pm|s|k|m|bn|mm|kg|km|g|p|d|x|v|h)?|[a-z_]*[a-z][0-9]{2,}|[a-z][0-9]"
     r"|(?:mp|ps|ww|ak|mk|sa|ch|cv|dc|hd|uk|us)[0-9][a-z]{0,2}"
 )
-_DOLLAR_IN_WORD = re.compile(r"\$+(?=[a-z]{2})|\$+(?<=[a-z]\$)(?=[a-z])")
+# "$" in a word: a run of "$" before two letters, or one "$" between letters (literal prefix "$"
+# keeps the scan in C; same matches as ``\$+(?=[a-z]{2})|\$+(?<=[a-z]\$)(?=[a-z])``)
+_DOLLAR_IN_WORD = re.compile(r"\$\$*(?:(?=[a-z]{2})|(?<=[a-z]\$)(?=[a-z]))")
 _REPEAT = re.compile(r"([a-z])\1{2,}")
 _DIGITS = re.compile(r"\d+")
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1d\x1f]")
@@ -120,22 +123,26 @@ def _unaccent(m: re.Match[str]) -> str:
 
 
 def _prepare_text(text: str) -> str:
-    """Per text: decode HTML entities and drop the batch separator (the only per-text steps)."""
+    """Per text: HTML entities, the batch separator and character folding.
+
+    Folding runs per text because ``str.isascii`` is free: most texts are pure ASCII and skip it,
+    and NFKC never reaches across the separator, so the result equals folding the whole batch.
+    """
     if "&" in text:
         text = html.unescape(text)
     if SEP in text:
         text = text.replace(SEP, " ")
+    if not text.isascii():
+        text = _fold(text)
     return text
 
 
-def _fold_joined(joined: str) -> str:
-    """Character folding of a whole batch (look-alikes, zero-width, quotes, NFKC, marks)."""
-    if joined.isascii():
-        return joined
-    joined = _FOLD.sub(_fold_char, joined)
-    if not joined.isascii():
-        joined = _FOLD.sub(_fold_char, _strip_marks(joined))  # NFKC can create look-alikes
-    return joined
+def _fold(text: str) -> str:
+    """Character folding (look-alikes, zero-width, quotes, NFKC, marks) of a non-ASCII text."""
+    text = _FOLD.sub(_fold_char, text)
+    if not text.isascii():
+        text = _FOLD.sub(_fold_char, _strip_marks(text))  # NFKC can create look-alikes
+    return text
 
 
 def _fold_char(m: re.Match[str]) -> str:
@@ -179,7 +186,7 @@ def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> st
     :func:`canonical_token`); it runs each regular expression once per batch, not once per text.
     """
     _check_quotes(quotes)
-    joined = _fold_joined(SEP.join(map(_prepare_text, texts)))
+    joined = SEP.join(map(_prepare_text, texts))
     if _CTRL.search(joined):
         joined = _CTRL.sub(" ", joined)
     if "://" in joined or "www." in joined or "WWW." in joined or "pic.twitter" in joined:

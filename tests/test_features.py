@@ -47,6 +47,19 @@ def test_matches_sklearn_on_arbitrary_text(texts: list[str]) -> None:
     _same(fast, ref, texts)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(), min_size=1, max_size=8))
+def test_matches_sklearn_on_any_unicode(texts: list[str]) -> None:
+    texts = [
+        *texts,
+        "caf\u00e9 \u0627\u0644\u062f\u0648\u0644\u0629 go!!now?\U0001f600x a\ud800b \x1e",
+    ]
+    ref = TfidfVectorizer(analyzer=_ngrams, min_df=1, sublinear_tf=True).fit(texts)
+    fast = FastTfidfVectorizer(min_df=1, max_features=None).fit(texts)
+    _same(fast, ref, texts)
+    _same(fast, ref, [*texts[::-1], "!?", "\u2026x\u2026y"])
+
+
 def test_unknown_and_empty_rows_are_zero(small_data) -> None:
     fast = FastTfidfVectorizer(min_df=1).fit(small_data[0])
     x = fast.transform(["", "zzzz qqqq", "police said"])

@@ -121,3 +121,19 @@ def test_boilerplate(line: str) -> None:
 
 def test_real_sentences_are_not_boilerplate() -> None:
     assert not is_boilerplate("The statement was shared widely by supporters of the group online.")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet="$ab Z-\x1e", max_size=30), st.text(alphabet="hHtTpPsS:/wW.x ic", max_size=30)
+)
+def test_fast_regexes_match_their_readable_forms(dollars: str, links: str) -> None:
+    import re
+
+    from propclf import text
+
+    readable_dollar = re.compile(r"\$+(?=[a-z]{2})|\$+(?<=[a-z]\$)(?=[a-z])")
+    assert text._DOLLAR_IN_WORD.sub("_", dollars) == readable_dollar.sub("_", dollars)
+    readable_url = re.compile(r"(?:https?://|HTTPS?://|[Ww][Ww][Ww]\.|pic\.twitter\.com/)\S+")
+    links += " pic.twitter.com/x www.a WwW.b"
+    assert text._URL.sub("_", links) == readable_url.sub("_", links)
