@@ -137,6 +137,55 @@ def _splice(ids: np.ndarray, at: np.ndarray, parts: list[tuple[int, ...]]) -> np
     return out
 
 
+class _KeyTable:
+    """Read-only hash table from non-negative int64 keys to int64 values, looked up with NumPy.
+
+    Open addressing with linear probing at load <= 0.5: a batch lookup is one or two gathers
+    per key, where a binary search over sorted keys costs ~17 cache-missing steps per key.
+    """
+
+    _EMPTY = -1
+    _MUL = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        bits = max(4, (2 * len(keys)).bit_length())
+        self.mask = (1 << bits) - 1
+        self.shift = np.uint64(64 - bits)
+        self.keys = np.full(1 << bits, self._EMPTY, dtype=np.int64)
+        self.values = np.zeros(1 << bits, dtype=np.int64)
+        slot = self._slots(keys)
+        pending = np.arange(len(keys))
+        while pending.size:  # one key per free slot wins; the others probe on
+            at = slot[pending]
+            free = self.keys[at] == self._EMPTY
+            cand, at = pending[free], at[free]
+            self.values[at] = cand  # scratch: which candidate got the slot
+            won = self.values[at] == cand
+            self.keys[at[won]] = keys[cand[won]]
+            self.values[at[won]] = values[cand[won]]
+            done = np.zeros(len(keys), dtype=bool)
+            done[cand[won]] = True
+            pending = pending[~done[pending]]
+            slot[pending] = (slot[pending] + 1) & self.mask
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys.astype(np.uint64) * self._MUL) >> self.shift).astype(np.int64)
+
+    def get(self, keys: np.ndarray, default: int = -1) -> np.ndarray:
+        """Value of each key, ``default`` where it is absent."""
+        out = np.full(len(keys), default, dtype=np.int64)
+        todo = np.arange(len(keys))
+        slot = self._slots(keys)
+        while todo.size:
+            found = self.keys[slot]
+            hit = found == keys[todo]
+            out[todo[hit]] = self.values[slot[hit]]
+            more = ~hit & (found != self._EMPTY)
+            todo = todo[more]
+            slot = (slot[more] + 1) & self.mask
+        return out
+
+
 class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
     """Word unigram + bigram TF-IDF over raw texts, with a vectorised transform.
 
@@ -244,6 +293,7 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         state = self.__dict__.copy()
         state.pop("_ids", None)  # caches, rebuilt on first use
         state.pop("_starts", None)
+        state.pop("_bigram_index", None)
         return state
 
     def _token_ids(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -296,6 +346,16 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             self._starts = starts
         return starts
 
+    def _bigram_table(self) -> _KeyTable:
+        """Bigram key -> column (cached, not pickled)."""
+        cached = self.__dict__.get("_bigram_index")
+        if cached is None or cached[0] is not self.bigram_keys_:
+            cached = self._bigram_index = (
+                self.bigram_keys_,
+                _KeyTable(self.bigram_keys_, self.bigram_col_.astype(np.int64)),
+            )
+        return cached[1]
+
     def _columns(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Row and column of every n-gram occurrence in the batch (vectorised)."""
         rows, ids = self._token_ids(X)
@@ -309,36 +369,44 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             left, right = ids[:-1], ids[1:]
             ok = (left >= 0) & (right >= 0) & (rows[:-1] == rows[1:])
             ok[ok] = self._bigram_starts()[left[ok]]  # most pairs start no bigram feature
-            keys = left[ok] * len(self.vocabulary_) + right[ok]
-            pos = np.searchsorted(self.bigram_keys_, keys)
-            pos[pos >= len(self.bigram_keys_)] = 0
-            hit = self.bigram_keys_[pos] == keys
+            bcol = self._bigram_table().get(left[ok] * len(self.vocabulary_) + right[ok])
+            hit = bcol >= 0
             out_rows.append(rows[:-1][ok][hit])
-            out_cols.append(self.bigram_col_[pos[hit]].astype(np.int64))
+            out_cols.append(bcol[hit])
         return np.concatenate(out_rows), np.concatenate(out_cols)
 
-    def transform(self, X: Iterable[str]) -> sp.csr_matrix:
-        """TF-IDF matrix (rows L2-normalised) of normalised texts."""
+    def _weights(self, X: Iterable[str]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, row and column of every non-zero (sorted by row, then column) and its value."""
         check_is_fitted(self, "idf_")
         if isinstance(X, str):
             raise TypeError("expected an iterable of texts, got a single string")
         docs = X if isinstance(X, Sequence) else list(X)
         n_rows, n_cols = len(docs), len(self.idf_)
         rows, cols = self._columns(docs)
-        if rows.size == 0:
-            return sp.csr_matrix((n_rows, n_cols), dtype=self.dtype)
         # count duplicates: sort (row, col) keys once, run-length encode
-        keys = np.unique(rows * n_cols + cols, return_counts=True)
-        r = keys[0] // n_cols
-        c = keys[0] - r * n_cols
-        data = (1.0 + np.log(keys[1].astype(np.float64))) * self.idf_[c]
-        sq = np.bincount(r, weights=data * data, minlength=n_rows)
-        norms = np.sqrt(sq)
-        data = data / norms[r]
+        keys, counts = np.unique(rows * n_cols + cols, return_counts=True)
+        r = keys // n_cols
+        c = keys - r * n_cols
+        data = (1.0 + np.log(counts.astype(np.float64))) * self.idf_[c]
+        norms = np.sqrt(np.bincount(r, weights=data * data, minlength=n_rows))
+        return n_rows, r, c, (data / norms[r]).astype(self.dtype)
+
+    def transform(self, X: Iterable[str]) -> sp.csr_matrix:
+        """TF-IDF matrix (rows L2-normalised) of normalised texts."""
+        n_rows, r, c, data = self._weights(X)
         indptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=n_rows))))
-        return sp.csr_matrix(
-            (data.astype(self.dtype), c.astype(np.int32), indptr), shape=(n_rows, n_cols)
-        )
+        return sp.csr_matrix((data, c.astype(np.int32), indptr), shape=(n_rows, len(self.idf_)))
+
+    def transform_dot(self, X: Iterable[str], coef: np.ndarray) -> np.ndarray:
+        """``transform(X) @ coef`` for a weight vector, without building the sparse matrix.
+
+        The products are summed in the same order as SciPy's sparse product (row by row, columns
+        ascending, in float64), so a linear model's decision values are unchanged; only the
+        matrix construction is skipped, which matters when only scores are wanted.
+        """
+        n_rows, r, c, data = self._weights(X)
+        coef = np.asarray(coef, dtype=np.float64).ravel()
+        return np.bincount(r, weights=data.astype(np.float64) * coef[c], minlength=n_rows)
 
     def ngram_spans(self, tokens: Sequence[str]) -> list[tuple[str, int, int]]:
         """Every feature n-gram in a token list (from ``analyze``) with its token span ``(i, j)``."""

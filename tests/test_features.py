@@ -77,3 +77,42 @@ def test_max_features_caps_vocabulary(small_data) -> None:
 def test_refuses_a_single_string() -> None:
     with pytest.raises(TypeError):
         FastTfidfVectorizer().fit("one string")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.sets(st.integers(0, 2**40), max_size=300), st.lists(st.integers(0, 2**40), max_size=50))
+def test_key_table_finds_exactly_its_keys(keys: set[int], others: list[int]) -> None:
+    from propclf.features import _KeyTable
+
+    k = np.array(sorted(keys), dtype=np.int64)
+    table = _KeyTable(k, np.arange(len(k)) * 7)
+    queries = np.array([*k.tolist(), *others], dtype=np.int64)
+    want = {key: i * 7 for i, key in enumerate(k.tolist())}
+    assert table.get(queries).tolist() == [want.get(q, -1) for q in queries.tolist()]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(alphabet="abc k.0 1!\u00e9\u0627 ", max_size=30), min_size=1, max_size=10))
+def test_transform_dot_equals_the_sparse_product(texts: list[str]) -> None:
+    fast = FastTfidfVectorizer(min_df=1, max_features=None).fit([*texts, "a b c", "abc k"])
+    coef = np.random.default_rng(len(texts)).normal(size=len(fast.idf_))
+    batch = [*texts, "", "zzz", "abc abc abc k"]
+    np.testing.assert_allclose(
+        fast.transform_dot(batch, coef), fast.transform(batch) @ coef, rtol=0, atol=1e-12
+    )
+
+
+def test_default_model_scores_through_the_fast_product() -> None:
+    from propclf import load_model
+
+    model = load_model()
+    tfidf, clf = model.pipeline_.named_steps["tfidf"], model.pipeline_.named_steps["clf"]
+    texts = [
+        "Join the caliphate, brothers!!",
+        "Police said the group attacked a bus.",
+        "",
+        "\u0627",
+    ]
+    want = clf.decision_function(tfidf.transform(texts))
+    got = tfidf.transform_dot(texts, clf.coef_) + clf.intercept_[0]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
