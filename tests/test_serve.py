@@ -35,6 +35,7 @@ with warnings.catch_warnings():
     )
     from fastapi.testclient import TestClient
 
+from propclf import serve  # noqa: E402
 from propclf.inputs import Item  # noqa: E402
 from propclf.persistence import load_model  # noqa: E402
 from propclf.scoring import Scorer  # noqa: E402
@@ -193,6 +194,40 @@ def test_unscorable_items_get_an_error_and_the_others_are_scored(
     assert "longer than" in results["long"]["error"]
     expected = _expected(model, [Item("ok1", text=TEXTS["r1"]), Item("ok2", text=TEXTS["p1"])])
     assert [results["ok1"], results["ok2"]] == expected
+
+
+@pytest.mark.parametrize("where", ["event loop", "thread"])
+@pytest.mark.parametrize("encoder", ["orjson", "json"])
+def test_same_answer_scored_inline_or_in_the_thread_with_either_encoder(
+    client: TestClient, model: Any, monkeypatch: pytest.MonkeyPatch, where: str, encoder: str
+) -> None:
+    if where == "thread":  # every body is larger than the inline limit
+        monkeypatch.setattr(serve, "_INLINE_MAX_BYTES", 0)
+    if encoder == "json":
+        monkeypatch.setattr(serve, "_DUMPS", None)
+    elif serve._DUMPS is None:
+        pytest.skip("orjson is not installed")
+    items = [
+        *_items(),
+        {"id": "no-text"},
+        {"id": "caf\u00e9 \u2013 \U0001f600", "text": TEXTS["p1"]},
+    ]
+    response = client.post("/v1/score", json={"items": items, "reasons": True})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    expected = _expected(
+        model,
+        [
+            Item(
+                str(it["id"]),
+                text=it.get("text"),
+                error=None if "text" in it else "item has no 'text' field",
+            )
+            for it in items
+        ],
+        reasons=5,
+    )
+    assert response.json()["results"] == expected
 
 
 def test_reasons_are_the_explain_output(client: TestClient, model: Any) -> None:
