@@ -233,6 +233,18 @@ def info(model_path: str | None, fmt: str) -> None:
 @click.option("--C", "C", type=float, default=8.0, show_default=True)
 @click.option("--max-features", type=int, default=200_000, show_default=True)
 @click.option("--limit", type=int, help="Use at most N records per source (quick runs).")
+@click.option(
+    "--supplement/--no-supplement",
+    default=True,
+    show_default=True,
+    help="With the corpora, add the project's hand-written training supplement.",
+)
+@click.option(
+    "--exclude-names/--keep-names",
+    default=True,
+    show_default=True,
+    help="Give names specific to one reporting collection (Boston, Kandahar) no weight.",
+)
 def train(**kwargs: Any) -> None:
     """Train a model, fit its thresholds on held-out groups, write artifact, manifest and card."""
     from propclf import training

@@ -69,6 +69,7 @@ __all__ = [
     "sha256_file",
     "stats_markdown",
     "strip_dateline",
+    "supplement_path",
     "train_test_groups",
     "verify_corpus",
 ]
@@ -1633,6 +1634,27 @@ _FUNCTIONAL_FIELDS = ("id", "kind", "label", "ideology", "text")
 def _functional_default() -> Path | None:
     repo = Path(__file__).resolve().parent.parent / "datasets" / "functional" / "cases.jsonl"
     return repo if repo.is_file() else None
+
+
+def supplement_path() -> Path:
+    """The project's hand-written training supplement (``datasets/supplement/supplement.jsonl``).
+
+    Short cases for the corpora's gaps (everyday religious text, counter-speech, reporting that
+    quotes, propaganda of several movements and styles), written without access to the functional
+    suite; training data only. The source tree's copy, else the one packaged with the wheel.
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither copy exists.
+    """
+    repo = Path(__file__).resolve().parent.parent / "datasets" / "supplement" / "supplement.jsonl"
+    if repo.is_file():
+        return repo
+    packaged = Path(__file__).resolve().parent / "_data" / "supplement.jsonl"
+    if packaged.is_file():
+        return packaged
+    raise FileNotFoundError(f"training supplement not found at {repo} or {packaged}")
 
 
 def load_functional(path: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:

@@ -87,6 +87,10 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         Passages with fewer words (and boilerplate lines) never trigger a document on their own.
     random_state : int, default=0
         Seed for the fold shuffling.
+    exclude_tokens : tuple of str, default=()
+        Tokens that may not carry weight: every n-gram containing one (or its quoted ``q_``
+        form) gets a zero coefficient. Training uses it for names that identify one source
+        rather than a function (see :func:`propclf.training.source_specific_names`).
 
     Attributes
     ----------
@@ -124,6 +128,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         passage_chars: int = 400,
         min_passage_words: int = 6,
         random_state: int = 0,
+        exclude_tokens: tuple[str, ...] = (),
     ) -> None:
         self.quotes = quotes
         self.min_df = min_df
@@ -137,6 +142,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         self.passage_chars = passage_chars
         self.min_passage_words = min_passage_words
         self.random_state = random_state
+        self.exclude_tokens = exclude_tokens
 
     # -- fitting ---------------------------------------------------------------------------------
     def _make_pipeline(self) -> Pipeline:
@@ -154,6 +160,25 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
                 ("clf", LogisticRegression(C=self.C, class_weight=cw, solver="liblinear")),
             ]
         )
+
+    def _fit_pipeline(self, texts: list[str], y: np.ndarray, sw: np.ndarray | None) -> Pipeline:
+        """Fit vectoriser and regression; excluded n-grams are zero columns, so zero weights."""
+        pipe = self._make_pipeline()
+        vec, clf = pipe.named_steps["tfidf"], pipe.named_steps["clf"]
+        Xt = vec.fit_transform(texts)
+        if self.exclude_tokens:
+            excluded = set(self.exclude_tokens)
+            excluded |= {"q_" + t for t in excluded}
+            keep = np.array(
+                [not excluded.intersection(name.split(" ")) for name in vec.feature_names_],
+                dtype=np.float32,
+            )
+            if not keep.all():
+                import scipy.sparse as sp
+
+                Xt = Xt @ sp.diags(keep.astype(Xt.dtype))
+        clf.fit(Xt, y, sample_weight=sw)
+        return pipe
 
     def fit(
         self,
@@ -189,7 +214,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_ = (1.0, 0.0)
         if self.calibrate:
             self.calibration_ = self._fit_calibration(texts, yy, sw, groups)
-        self.pipeline_ = self._make_pipeline().fit(texts, yy, clf__sample_weight=sw)
+        self.pipeline_ = self._fit_pipeline(texts, yy, sw)
         self.n_features_in_ = 1
         return self
 
@@ -210,10 +235,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         fold = np.zeros(len(texts), dtype=np.int64)
         for k, (tr, te) in enumerate(splits):
             fold[te] = k
-            pipe = self._make_pipeline()
-            pipe.fit(
-                [texts[i] for i in tr], y[tr], clf__sample_weight=None if sw is None else sw[tr]
-            )
+            pipe = self._fit_pipeline([texts[i] for i in tr], y[tr], None if sw is None else sw[tr])
             oof[te] = pipe.decision_function([texts[i] for i in te])
         # kept for the training report (held-out metrics, thresholds); dropped before saving
         self.oof_decision_, self.oof_fold_ = oof, fold
@@ -358,6 +380,8 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         aligned = self._aligned_tokens(text)
         out = []
         for k in order.tolist():
+            if contrib[k] == 0.0:  # excluded n-grams (and exact zeros) explain nothing
+                continue
             ngram = str(vec.feature_names_[row.indices[k]])
             out.append(Reason(ngram, float(contrib[k]), _find_spans(ngram.split(" "), aligned)))
         return tuple(out)

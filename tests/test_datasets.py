@@ -560,3 +560,32 @@ def test_real_corpora_load_bounded() -> None:
     sample = kept[:: max(1, len(kept) // 20_000)]
     for train, test in ds.grouped_folds(sample, n_splits=5):
         assert not {sample[i].group for i in train} & {sample[i].group for i in test}
+
+
+# --- the training supplement -------------------------------------------------------------------
+SUPPLEMENT = REPO / "datasets" / "supplement" / "supplement.jsonl"
+
+
+def _shingles(text: str, n: int = 6) -> set[tuple[str, ...]]:
+    import re
+
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
+
+
+def test_supplement_reads_as_labelled_training_data() -> None:
+    records = ds.read_labelled(SUPPLEMENT)
+    kinds = Counter(r.group for r in records)
+    assert len(records) >= 500 and {r.source for r in records} == {"supplement"}
+    assert len(kinds) >= 10 and min(kinds.values()) >= 40
+    assert {r.label for r in records} == {"propaganda", "reporting"}
+    assert len({r.text for r in records}) == len(records)
+
+
+def test_supplement_never_copies_the_functional_suite() -> None:
+    """The suite is test-only: no supplement line may be a (near) copy of a suite case."""
+    suite = [_shingles(c["text"]) for c in ds.load_functional()]
+    for r in ds.read_labelled(SUPPLEMENT):
+        mine = _shingles(r.text)
+        worst = max(len(mine & s) / len(mine | s) for s in suite)
+        assert worst < 0.3, r.id
