@@ -36,6 +36,7 @@ _SEP_ID = -2  # batch separator
 _DROP_ID = -3  # token dropped by canonical_token ("rt")
 _LETTER_BASE = -100  # single letters a..z get _LETTER_BASE - (ord(c) - ord("a"))
 _CACHE_LIMIT = 300_000  # raw tokens; bounds memory on endless streams of new words
+_REBUILD_MIN = 4096  # new chunks collected before the NumPy table of known chunks is rebuilt
 
 
 def analyze_many(texts: Sequence[str], quotes: QuoteMode = "separate") -> list[list[str]]:
@@ -57,19 +58,35 @@ def analyze_many(texts: Sequence[str], quotes: QuoteMode = "separate") -> list[l
 
 
 _COMPOUND_ID = -4  # chunk holding several tokens ("go!!", "abc\u2026def"), expanded apart
+_ABSENT_ID = -5  # not in the NumPy table of known chunks
 
-# Bytes that are never part of a token become spaces, so ``bytes.split`` (C speed) cuts the UTF-8
-# batch into chunks; a token never spans such a byte. Kept: ASCII word characters, ``!``/``?``
-# (split off later), the separator and every non-ASCII byte (judged with the regex later).
+# Bytes that are never part of a token become spaces, which cuts the UTF-8 batch into chunks; a
+# token never spans such a byte. Kept: ASCII word characters, ``!``/``?`` (split off later), the
+# separator and every non-ASCII byte (judged with the regex later).
 _CHUNK_TABLE = bytes(
     c if c >= 128 or chr(c) in "_!?\x1e" or chr(c).isalnum() else 32 for c in range(256)
 )
+_PACK = 16  # chunks up to this many bytes are looked up as two uint64 words, without Python
+_LOW = np.array([(1 << 8 * min(n, 8)) - 1 for n in range(_PACK + 1)], dtype=np.uint64)
+_HIGH = np.array([(1 << 8 * max(n - 8, 0)) - 1 for n in range(_PACK + 1)], dtype=np.uint64)
 
 
-def _chunks(joined: str) -> list[bytes]:
-    """Cut a normalised batch into chunks; their tokens, in order, are the batch's tokens."""
+def _chunks(joined: str) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """Cut a normalised batch into chunks; their tokens, in order, are the batch's tokens.
+
+    Returns the translated UTF-8 bytes and the start and end offset of every chunk in them.
+    """
     buf = joined.encode("utf-8", "surrogatepass").translate(_CHUNK_TABLE)
-    return buf.replace(b"\x1e", b" \x1e ").split()
+    buf = buf.replace(b"\x1e", b" \x1e ") + b" " * _PACK  # padding for _pack
+    edges = np.flatnonzero(np.diff(np.frombuffer(buf, dtype=np.uint8) != 32, prepend=False))
+    return buf, edges[0::2], edges[1::2]
+
+
+def _pack(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first 16 bytes of each chunk as two little-endian words (zero-padded, exact)."""
+    words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))  # unaligned view
+    n = np.minimum(lengths, _PACK)
+    return words[starts] & _LOW[n], words[starts + 8] & _HIGH[n]
 
 
 class _TokenIds(dict[bytes, int]):
@@ -138,52 +155,116 @@ def _splice(ids: np.ndarray, at: np.ndarray, parts: list[tuple[int, ...]]) -> np
 
 
 class _KeyTable:
-    """Read-only hash table from non-negative int64 keys to int64 values, looked up with NumPy.
+    """Read-only hash table from keys of one or two uint64 words to int64, looked up with NumPy.
 
-    Open addressing with linear probing at load <= 0.5: a batch lookup is one or two gathers
-    per key, where a binary search over sorted keys costs ~17 cache-missing steps per key.
+    The first word of a key must not be 0 (it marks empty slots). Open addressing with linear
+    probing at load <= 0.25: a batch lookup costs a few gathers per key, where a binary search
+    over sorted keys costs ~17 cache-missing steps per key.
     """
 
-    _EMPTY = -1
     _MUL = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
+    _MIX = np.uint64(0xC2B2AE3D27D4EB4F)
 
-    def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
-        bits = max(4, (2 * len(keys)).bit_length())
+    def __init__(self, keys: tuple[np.ndarray, ...], values: np.ndarray) -> None:
+        bits = max(4, (4 * len(values)).bit_length())
         self.mask = (1 << bits) - 1
         self.shift = np.uint64(64 - bits)
-        self.keys = np.full(1 << bits, self._EMPTY, dtype=np.int64)
+        self.keys = tuple(np.zeros(1 << bits, dtype=np.uint64) for _ in keys)
         self.values = np.zeros(1 << bits, dtype=np.int64)
+        self.size = len(values)
         slot = self._slots(keys)
-        pending = np.arange(len(keys))
+        pending = np.arange(len(values))
         while pending.size:  # one key per free slot wins; the others probe on
             at = slot[pending]
-            free = self.keys[at] == self._EMPTY
+            free = self.keys[0][at] == 0
             cand, at = pending[free], at[free]
             self.values[at] = cand  # scratch: which candidate got the slot
             won = self.values[at] == cand
-            self.keys[at[won]] = keys[cand[won]]
-            self.values[at[won]] = values[cand[won]]
-            done = np.zeros(len(keys), dtype=bool)
-            done[cand[won]] = True
+            cand, at = cand[won], at[won]
+            for table_words, key_words in zip(self.keys, keys, strict=True):
+                table_words[at] = key_words[cand]
+            self.values[at] = values[cand]
+            done = np.zeros(len(values), dtype=bool)
+            done[cand] = True
             pending = pending[~done[pending]]
             slot[pending] = (slot[pending] + 1) & self.mask
 
-    def _slots(self, keys: np.ndarray) -> np.ndarray:
-        return ((keys.astype(np.uint64) * self._MUL) >> self.shift).astype(np.int64)
+    def _slots(self, keys: tuple[np.ndarray, ...]) -> np.ndarray:
+        h = keys[0] if len(keys) == 1 else keys[0] ^ (keys[1] * self._MIX)
+        return ((h * self._MUL) >> self.shift).astype(np.int64)
 
-    def get(self, keys: np.ndarray, default: int = -1) -> np.ndarray:
+    def get(self, keys: tuple[np.ndarray, ...], default: int = -1) -> np.ndarray:
         """Value of each key, ``default`` where it is absent."""
-        out = np.full(len(keys), default, dtype=np.int64)
-        todo = np.arange(len(keys))
+        out = np.full(len(keys[0]), default, dtype=np.int64)
+        todo = np.arange(len(keys[0]))
         slot = self._slots(keys)
         while todo.size:
-            found = self.keys[slot]
-            hit = found == keys[todo]
+            found = self.keys[0][slot]
+            hit = found == keys[0][todo]
+            for table_words, key_words in zip(self.keys[1:], keys[1:], strict=True):
+                hit &= table_words[slot] == key_words[todo]
             out[todo[hit]] = self.values[slot[hit]]
-            more = ~hit & (found != self._EMPTY)
+            more = ~hit & (found != 0)
             todo = todo[more]
             slot = (slot[more] + 1) & self.mask
         return out
+
+
+class _ChunkIds:
+    """Chunk -> id for one fitted vocabulary: a NumPy table of short chunks in front of
+    :class:`_TokenIds` (which tokenises and canonicalises each new chunk once).
+
+    New short chunks are collected and added to the table in bulk, so a stream of new words
+    costs an amortised rebuild; the table is replaced, never changed in place (thread-safe).
+    """
+
+    def __init__(self, vocabulary: dict[str, int]) -> None:
+        self.vocabulary = vocabulary
+        self.ids = _TokenIds(vocabulary)
+        self.known: tuple[np.ndarray, np.ndarray, np.ndarray] = (
+            np.zeros(0, dtype=np.uint64),
+            np.zeros(0, dtype=np.uint64),
+            np.zeros(0, dtype=np.int64),
+        )
+        self.table = _KeyTable(self.known[:2], self.known[2])
+        self.new: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.n_new = 0
+
+    def lookup(self, buf: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Id of every chunk ``buf[starts[i]:ends[i]]``."""
+        lengths = ends - starts
+        w0, w1 = _pack(buf, starts, lengths)
+        ids = self.table.get((w0, w1), default=_ABSENT_ID)
+        ids[lengths > _PACK] = _ABSENT_ID
+        miss = np.flatnonzero(ids == _ABSENT_ID)
+        if miss.size:
+            chunks = map(buf.__getitem__, map(slice, starts[miss].tolist(), ends[miss].tolist()))
+            ids[miss] = np.fromiter(map(self.ids.__getitem__, chunks), np.int64, len(miss))
+            short = miss[lengths[miss] <= _PACK]
+            self._remember(w0[short], w1[short], ids[short])
+        return ids
+
+    def expand(self, buf: bytes, start: int, end: int) -> tuple[int, ...]:
+        """Ids of every token of the chunk ``buf[start:end]``."""
+        return self.ids.expand(buf[start:end])
+
+    def _remember(self, w0: np.ndarray, w1: np.ndarray, ids: np.ndarray) -> None:
+        self.new.append((w0, w1, ids))
+        self.n_new += len(ids)
+        if self.n_new < max(_REBUILD_MIN, self.table.size // 2):
+            return
+        new, self.new, self.n_new = self.new, [], 0
+        k0, k1, v = (np.concatenate(parts) for parts in zip(self.known, *new, strict=True))
+        order = np.lexsort((k1, k0))
+        k0, k1, v = k0[order], k1[order], v[order]
+        first = np.ones(len(v), dtype=bool)
+        first[1:] = (k0[1:] != k0[:-1]) | (k1[1:] != k1[:-1])
+        k0, k1, v = k0[first], k1[first], v[first]
+        if len(v) > _CACHE_LIMIT:  # bound memory on endless streams of new words
+            k0, k1, v = k0[:0], k1[:0], v[:0]
+        table = _KeyTable((k0, k1), v)
+        self.known = (k0, k1, v)
+        self.table = table
 
 
 class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
@@ -300,12 +381,13 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         """Row and vocabulary id of every token in the batch, after letter-run merging."""
         cache = self.__dict__.get("_ids")
         if cache is None or cache.vocabulary is not self.vocabulary_:
-            cache = self._ids = _TokenIds(self.vocabulary_)
-        chunks = _chunks(normalize_joined(X, self.quotes))
-        ids = np.fromiter(map(cache.__getitem__, chunks), dtype=np.int64, count=len(chunks))
+            cache = self._ids = _ChunkIds(self.vocabulary_)
+        buf, starts, ends = _chunks(normalize_joined(X, self.quotes))
+        ids = cache.lookup(buf, starts, ends)
         compound = np.flatnonzero(ids == _COMPOUND_ID)
         if compound.size:
-            ids = _splice(ids, compound, [cache.expand(chunks[i]) for i in compound.tolist()])
+            spans = zip(starts[compound].tolist(), ends[compound].tolist(), strict=True)
+            ids = _splice(ids, compound, [cache.expand(buf, s, e) for s, e in spans])
         is_sep = ids == _SEP_ID
         rows = np.cumsum(is_sep)
         keep = (ids != _DROP_ID) & ~is_sep
@@ -352,7 +434,10 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         if cached is None or cached[0] is not self.bigram_keys_:
             cached = self._bigram_index = (
                 self.bigram_keys_,
-                _KeyTable(self.bigram_keys_, self.bigram_col_.astype(np.int64)),
+                _KeyTable(
+                    (self.bigram_keys_.astype(np.uint64) + np.uint64(1),),
+                    self.bigram_col_.astype(np.int64),
+                ),
             )
         return cached[1]
 
@@ -369,7 +454,8 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             left, right = ids[:-1], ids[1:]
             ok = (left >= 0) & (right >= 0) & (rows[:-1] == rows[1:])
             ok[ok] = self._bigram_starts()[left[ok]]  # most pairs start no bigram feature
-            bcol = self._bigram_table().get(left[ok] * len(self.vocabulary_) + right[ok])
+            keys = (left[ok] * len(self.vocabulary_) + right[ok] + 1).astype(np.uint64)
+            bcol = self._bigram_table().get((keys,))
             hit = bcol >= 0
             out_rows.append(rows[:-1][ok][hit])
             out_cols.append(bcol[hit])

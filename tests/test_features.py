@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from propclf import features
 from propclf.features import FastTfidfVectorizer
 from propclf.text import analyze
 
@@ -52,12 +54,15 @@ def test_matches_sklearn_on_arbitrary_text(texts: list[str]) -> None:
 def test_matches_sklearn_on_any_unicode(texts: list[str]) -> None:
     texts = [
         *texts,
+        "abcdefghijklmnop abcdefghijklmnopq abcdefgh abcdefghi abcdefghijklmnopqrstuvwxyz",
         "caf\u00e9 \u0627\u0644\u062f\u0648\u0644\u0629 go!!now?\U0001f600x a\ud800b \x1e",
     ]
     ref = TfidfVectorizer(analyzer=_ngrams, min_df=1, sublinear_tf=True).fit(texts)
     fast = FastTfidfVectorizer(min_df=1, max_features=None).fit(texts)
-    _same(fast, ref, texts)
-    _same(fast, ref, [*texts[::-1], "!?", "\u2026x\u2026y"])
+    with mock.patch.object(features, "_REBUILD_MIN", 1):  # known chunks go to the NumPy table
+        _same(fast, ref, texts)  # new chunks: tokenised in Python
+        _same(fast, ref, [*texts[::-1], "!?", "\u2026x\u2026y"])  # mostly known chunks
+        _same(fast, ref, texts)
 
 
 def test_unknown_and_empty_rows_are_zero(small_data) -> None:
@@ -80,15 +85,31 @@ def test_refuses_a_single_string() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.sets(st.integers(0, 2**40), max_size=300), st.lists(st.integers(0, 2**40), max_size=50))
-def test_key_table_finds_exactly_its_keys(keys: set[int], others: list[int]) -> None:
+@given(
+    st.sets(st.tuples(st.integers(1, 2**64 - 1), st.integers(0, 3)), max_size=300),
+    st.lists(st.tuples(st.integers(1, 2**64 - 1), st.integers(0, 3)), max_size=50),
+)
+def test_key_table_finds_exactly_its_keys(
+    keys: set[tuple[int, int]], others: list[tuple[int, int]]
+) -> None:
     from propclf.features import _KeyTable
 
-    k = np.array(sorted(keys), dtype=np.int64)
-    table = _KeyTable(k, np.arange(len(k)) * 7)
-    queries = np.array([*k.tolist(), *others], dtype=np.int64)
-    want = {key: i * 7 for i, key in enumerate(k.tolist())}
-    assert table.get(queries).tolist() == [want.get(q, -1) for q in queries.tolist()]
+    stored = sorted(keys)
+    want = {key: i * 7 for i, key in enumerate(stored)}
+    queries = [*stored, *others, *((a, b + 1) for a, b in stored[:20])]
+    words = [np.array(w, dtype=np.uint64).reshape(-1) for w in zip(*stored, strict=True)]
+    table = _KeyTable(tuple(words) or (np.zeros(0, np.uint64),) * 2, np.arange(len(stored)) * 7)
+    q = tuple(np.array(w, dtype=np.uint64).reshape(-1) for w in zip(*queries, strict=True))
+    if queries:
+        assert table.get(q).tolist() == [want.get(k, -1) for k in queries]
+    first = {}  # one-word keys
+    for a, _ in stored:
+        first.setdefault(a, len(first))
+    one = _KeyTable((np.array(list(first), dtype=np.uint64),), np.arange(len(first)))
+    probe = [a for a, _ in queries]
+    if probe:
+        got = one.get((np.array(probe, dtype=np.uint64),)).tolist()
+        assert got == [first.get(a, -1) for a in probe]
 
 
 @settings(max_examples=40, deadline=None)
