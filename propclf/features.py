@@ -36,6 +36,7 @@ _SEP_ID = -2  # batch separator
 _DROP_ID = -3  # token dropped by canonical_token ("rt")
 _LETTER_BASE = -100  # single letters a..z get _LETTER_BASE - (ord(c) - ord("a"))
 _CACHE_LIMIT = 300_000  # raw tokens; bounds memory on endless streams of new words
+_BATCH_CHARS = 250_000  # characters per internal batch of transform
 _REBUILD_MIN = 4096  # new chunks collected before the NumPy table of known chunks is rebuilt
 
 
@@ -151,6 +152,24 @@ def _splice(ids: np.ndarray, at: np.ndarray, parts: list[tuple[int, ...]]) -> np
     out[np.repeat(first, lens) + offsets] = np.fromiter(
         itertools.chain.from_iterable(parts), dtype=np.int64, count=int(lens.sum())
     )
+    return out
+
+
+def _batches(docs: Sequence[str]) -> list[tuple[int, int]]:
+    """Consecutive slices of about ``_BATCH_CHARS`` characters (at least one text each).
+
+    Batches this size keep the per-token arrays in the CPU caches: ~25% faster than one batch of
+    megabytes, and the per-batch overhead is still negligible.
+    """
+    out = []
+    start, size = 0, 0
+    for k, n in enumerate(map(len, docs)):
+        size += n
+        if size >= _BATCH_CHARS:
+            out.append((start, k + 1))
+            start, size = k + 1, 0
+    if start < len(docs):
+        out.append((start, len(docs)))
     return out
 
 
@@ -461,12 +480,14 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             out_cols.append(bcol[hit])
         return np.concatenate(out_rows), np.concatenate(out_cols)
 
-    def _weights(self, X: Iterable[str]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-        """Rows, row and column of every non-zero (sorted by row, then column) and its value."""
+    def _docs(self, X: Iterable[str]) -> Sequence[str]:
         check_is_fitted(self, "idf_")
         if isinstance(X, str):
             raise TypeError("expected an iterable of texts, got a single string")
-        docs = X if isinstance(X, Sequence) else list(X)
+        return X if isinstance(X, Sequence) else list(X)
+
+    def _weights(self, docs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Row and column of every non-zero (sorted by row, then column) and its value."""
         n_rows, n_cols = len(docs), len(self.idf_)
         rows, cols = self._columns(docs)
         # count duplicates: sort (row, col) keys once, run-length encode
@@ -475,13 +496,27 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         c = keys - r * n_cols
         data = (1.0 + np.log(counts.astype(np.float64))) * self.idf_[c]
         norms = np.sqrt(np.bincount(r, weights=data * data, minlength=n_rows))
-        return n_rows, r, c, (data / norms[r]).astype(self.dtype)
+        return r, c, (data / norms[r]).astype(self.dtype)
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
         """TF-IDF matrix (rows L2-normalised) of normalised texts."""
-        n_rows, r, c, data = self._weights(X)
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=n_rows))))
-        return sp.csr_matrix((data, c.astype(np.int32), indptr), shape=(n_rows, len(self.idf_)))
+        docs = self._docs(X)
+        rows, cols, data = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], []
+        for i, j in _batches(docs):
+            r, c, d = self._weights(docs[i:j])
+            rows.append(r + i)
+            cols.append(c)
+            data.append(d)
+        r = np.concatenate(rows)
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=len(docs)))))
+        return sp.csr_matrix(
+            (
+                np.concatenate([np.zeros(0, dtype=self.dtype), *data]),
+                np.concatenate(cols).astype(np.int32),
+                indptr,
+            ),
+            shape=(len(docs), len(self.idf_)),
+        )
 
     def transform_dot(self, X: Iterable[str], coef: np.ndarray) -> np.ndarray:
         """``transform(X) @ coef`` for a weight vector, without building the sparse matrix.
@@ -490,9 +525,13 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         ascending, in float64), so a linear model's decision values are unchanged; only the
         matrix construction is skipped, which matters when only scores are wanted.
         """
-        n_rows, r, c, data = self._weights(X)
+        docs = self._docs(X)
         coef = np.asarray(coef, dtype=np.float64).ravel()
-        return np.bincount(r, weights=data.astype(np.float64) * coef[c], minlength=n_rows)
+        out = np.zeros(len(docs))
+        for i, j in _batches(docs):
+            r, c, data = self._weights(docs[i:j])
+            out[i:j] = np.bincount(r, weights=data.astype(np.float64) * coef[c], minlength=j - i)
+        return out
 
     def ngram_spans(self, tokens: Sequence[str]) -> list[tuple[str, int, int]]:
         """Every feature n-gram in a token list (from ``analyze``) with its token span ``(i, j)``."""

@@ -137,3 +137,17 @@ def test_default_model_scores_through_the_fast_product() -> None:
     want = clf.decision_function(tfidf.transform(texts))
     got = tfidf.transform_dot(texts, clf.coef_) + clf.intercept_[0]
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+def test_internal_batches_change_nothing(small_data) -> None:
+    texts = small_data[0] + ["", "k i l l them!!", "x"]
+    fast = FastTfidfVectorizer(min_df=1).fit(small_data[0])
+    whole = fast.transform(texts)
+    coef = np.random.default_rng(0).normal(size=len(fast.idf_))
+    for size in (1, 7, 50):
+        with mock.patch.object(features, "_BATCH_CHARS", size):
+            parts = fast.transform(texts)
+            assert (parts != whole).nnz == 0 and parts.has_sorted_indices
+            np.testing.assert_array_equal(fast.transform_dot(texts, coef), whole @ coef)
+    assert fast.transform([]).shape == (0, len(fast.idf_))
+    assert fast.transform_dot([], coef).shape == (0,)
