@@ -2,16 +2,20 @@
 
 Starts the service on a free loopback port (once with 1 worker, once with ``--workers 2``), sends
 a bounded number of requests (batches of 1, 64 and 512 short texts, at concurrency 1, 8 and 16)
-from this process, and prints a Markdown table of throughput and p50/p99 latency, with the
-in-process ``Scorer.score_batch`` throughput on the same batches and the ratio.
+from this process, and prints a Markdown table of throughput, p50/p99 latency and CPU time per
+request, with the in-process ``Scorer.score_batch`` throughput on the same batches and the ratio.
 
     python benchmarks/bench_serve.py                          # the embedded model
     python benchmarks/bench_serve.py --model path/to/model.joblib --requests 300
 
 Everything stays on 127.0.0.1, every cell stops after ``--requests`` requests or ``--seconds``
-seconds, whichever comes first, and the servers are stopped with SIGTERM at the end. The client
-(a minimal asyncio HTTP/1.1 client, one keep-alive connection per concurrent user) runs on the
-same machine and competes with the server for the cores, so figures are a floor.
+seconds, whichever comes first, and the servers are stopped with SIGTERM at the end. Each cell
+alternates ``--rounds`` slices of HTTP requests with slices of the in-process API on the same
+batches (one process, one thread), so that both see the same load on a shared machine. The
+client (a minimal asyncio HTTP/1.1 client, one keep-alive connection per concurrent user) runs
+on the same machine and competes with the server for the cores, so figures are a floor; its CPU
+time is printed to show how much it takes. Every response is checked (status, one result per
+item; every 16th is parsed in full).
 Targets: p99 <= 50 ms for a single short item at concurrency 8; batch throughput >= 70% of the
 in-process API's.
 """
@@ -30,7 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +81,19 @@ class Cell:
     workers: int
     batch: int
     concurrency: int
-    requests: int
-    seconds: float
-    latencies: list[float]
-    failures: int
-    api: float = 0.0
+    requests: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    failures: int = 0
+    server_cpu: float = 0.0  # seconds, server process and its workers
+    client_cpu: float = 0.0  # seconds, this process while it sent requests
+    api_batches: int = 0
+    api_seconds: float = 0.0
+    api_cpu: float = 0.0
+
+    @property
+    def api(self) -> float:
+        return self.api_batches * self.batch / self.api_seconds if self.api_seconds else 0.0
 
     @property
     def ratio(self) -> float:
@@ -136,6 +148,27 @@ def start_server(model: Path, workers: int, log: Path) -> tuple[subprocess.Popen
     sys.exit(f"server not ready after 120 s:\n{log.read_text()}")
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its live descendants (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += stats.get(p, (0, 0.0))[1]
+        todo += [child for child, (parent, _) in stats.items() if parent == p]
+    return total
+
+
 def stop_server(proc: subprocess.Popen[bytes]) -> int:
     proc.send_signal(signal.SIGTERM)
     try:
@@ -165,9 +198,9 @@ class Connection:
             f"Content-Length: {len(body)}\r\n\r\n"
         )
         self.writer.write(head.encode("ascii") + body)
-        status_line = await self.reader.readline()
+        status_line, *lines = (await self.reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
         length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+        for line in lines:
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value)
@@ -177,60 +210,108 @@ class Connection:
         self.writer.close()
 
 
-async def run_cell(
-    port: int, workers: int, batch: int, concurrency: int, max_requests: int, max_seconds: float
-) -> Cell:
-    bodies = [json.dumps({"items": batch_of(batch, i * batch)}).encode() for i in range(len(TEXTS))]
-    latencies: list[float] = []
-    failures = 0
-    sent = 0
+def bodies_of(batch: int) -> list[bytes]:
+    return [json.dumps({"items": batch_of(batch, i * batch)}).encode() for i in range(len(TEXTS))]
+
+
+def check(status: int, answer: bytes, batch: int, full: bool) -> bool:
+    """One result per item: counted cheaply (every result, and only results, has an "error"
+    key), or parsed in full."""
+    if status != 200:
+        return False
+    if full:
+        return len(json.loads(answer)["results"]) == batch
+    return answer.count(b'"error":') == batch
+
+
+async def open_connections(port: int, bodies: list[bytes], concurrency: int) -> list[Connection]:
     conns = []
     for k in range(concurrency):
         # one at a time, each used before the next opens: opened in a burst, all connections
         # would wait in the listen queue and the first worker to wake would accept them all
         conns.append(await Connection.open(port))
         await conns[-1].post("/v1/score", bodies[k % len(bodies)])
+    return conns
+
+
+async def http_slice(
+    cell: Cell,
+    conns: list[Connection],
+    bodies: list[bytes],
+    server_pid: int,
+    max_requests: int,
+    max_seconds: float,
+) -> None:
+    """Requests from every connection until ``max_requests`` are sent or time is up."""
+    sent = 0
+    cpu0, client0 = tree_cpu(server_pid), time.process_time()
     start = time.perf_counter()
     deadline = start + max_seconds
 
     async def user(conn: Connection) -> None:
-        nonlocal sent, failures
+        nonlocal sent
         while sent < max_requests and time.perf_counter() < deadline:
-            body = bodies[sent % len(bodies)]
+            body = bodies[(cell.requests + sent) % len(bodies)]
             sent += 1
             t = time.perf_counter()
             status, answer = await conn.post("/v1/score", body)
-            latencies.append(time.perf_counter() - t)
-            if status != 200 or len(json.loads(answer)["results"]) != batch:
-                failures += 1
+            cell.latencies.append(time.perf_counter() - t)
+            if not check(status, answer, cell.batch, full=len(cell.latencies) % 16 == 1):
+                cell.failures += 1
 
-    try:
-        await asyncio.gather(*(user(c) for c in conns))
-    finally:
-        for c in conns:
-            c.close()
-    elapsed = time.perf_counter() - start
-    return Cell(workers, batch, concurrency, len(latencies), elapsed, latencies, failures)
+    await asyncio.gather(*(user(c) for c in conns))
+    cell.seconds += time.perf_counter() - start
+    cell.client_cpu += time.process_time() - client0
+    cell.server_cpu += tree_cpu(server_pid) - cpu0
+    cell.requests += sent
 
 
-def in_process(model_path: Path, batch: int, max_requests: int, max_seconds: float) -> float:
-    """Items per second of ``Scorer.score_batch`` on the same batches, in this process."""
+def api_slice(
+    cell: Cell, scorer: Any, batches: list[Any], max_batches: int, max_seconds: float
+) -> None:
+    """``Scorer.score_batch`` on the same batches, in this process and thread."""
+    n = 0
+    cpu0 = time.process_time()
+    start = time.perf_counter()
+    while n < max_batches and time.perf_counter() - start < max_seconds:
+        scorer.score_batch(batches[(cell.api_batches + n) % len(batches)])
+        n += 1
+    cell.api_seconds += time.perf_counter() - start
+    cell.api_cpu += time.process_time() - cpu0
+    cell.api_batches += n
+
+
+async def run_cell(
+    port: int,
+    server_pid: int,
+    workers: int,
+    batch: int,
+    concurrency: int,
+    scorer: Any,
+    max_requests: int,
+    max_seconds: float,
+    rounds: int,
+) -> Cell:
+    """Alternate HTTP slices and in-process API slices (``rounds`` of each) on the same batches."""
     from propclf.inputs import Item
-    from propclf.persistence import load_model
-    from propclf.scoring import Scorer
 
-    scorer = Scorer(load_model(model_path))
+    cell = Cell(workers, batch, concurrency)
+    bodies = bodies_of(batch)
     batches = [
         [Item(d["id"], text=d["text"]) for d in batch_of(batch, i * batch)]
         for i in range(len(TEXTS))
     ]
-    scorer.score_batch(batches[0])
-    n = 0
-    start = time.perf_counter()
-    while n < max_requests and time.perf_counter() - start < max_seconds:
-        scorer.score_batch(batches[n % len(batches)])
-        n += 1
-    return n * batch / (time.perf_counter() - start)
+    scorer.score_batch(batches[0])  # warm
+    conns = await open_connections(port, bodies, concurrency)
+    per_round = max(1, max_requests // rounds)
+    try:
+        for _ in range(rounds):
+            await http_slice(cell, conns, bodies, server_pid, per_round, max_seconds / rounds)
+            api_slice(cell, scorer, batches, per_round, max_seconds / rounds)
+    finally:
+        for c in conns:
+            c.close()
+    return cell
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -242,17 +323,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--requests", type=int, default=400, help="At most this many requests per cell."
     )
-    parser.add_argument("--seconds", type=float, default=8.0, help="At most this long per cell.")
+    parser.add_argument(
+        "--seconds", type=float, default=8.0, help="At most this long per cell (each side)."
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="Alternating HTTP and API slices per cell."
+    )
     args = parser.parse_args(argv)
 
     from propclf.persistence import ModelError, default_model_path, load_model
+    from propclf.scoring import Scorer
 
     load_before = os.getloadavg()[0]
     model_path = (args.model or default_model_path()).resolve()
     try:
-        manifest: dict[str, Any] = load_model(model_path).manifest_
+        model = load_model(model_path)
     except (OSError, ModelError) as exc:
         sys.exit(f"cannot load the model: {exc}; pass --model PATH")
+    manifest: dict[str, Any] = model.manifest_
+    scorer = Scorer(model)
 
     cells: list[Cell] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -260,18 +349,24 @@ def main(argv: list[str] | None = None) -> None:
             proc, port = start_server(model_path, workers, Path(tmp) / f"server{workers}.log")
             try:
                 for batch in args.batches:
-                    # the in-process API on the same batches, just before (the machine's load
-                    # drifts; the server is idle meanwhile)
-                    api = in_process(model_path, batch, args.requests, args.seconds)
                     for conc in args.concurrency:
                         cell = asyncio.run(
-                            run_cell(port, workers, batch, conc, args.requests, args.seconds)
+                            run_cell(
+                                port,
+                                proc.pid,
+                                workers,
+                                batch,
+                                conc,
+                                scorer,
+                                args.requests,
+                                args.seconds,
+                                args.rounds,
+                            )
                         )
-                        cell.api = api
                         cells.append(cell)
                         print(
                             f"workers={workers} batch={batch} concurrency={conc}: "
-                            f"{cell.items_per_s:,.0f} items/s, API {api:,.0f} items/s",
+                            f"{cell.items_per_s:,.0f} items/s, API {cell.api:,.0f} items/s",
                             file=sys.stderr,
                         )
             finally:
@@ -287,19 +382,22 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         "| workers | batch | concurrency | requests | items/s | p50 ms | p99 ms "
-        "| API items/s | vs API |"
+        "| API items/s | vs API | server CPU ms/req | API CPU ms/batch | client CPU |"
     )
-    print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for c in cells:
         fail = f" ({c.failures} failed)" if c.failures else ""
         print(
             f"| {c.workers} | {c.batch} | {c.concurrency} | {c.requests}{fail} | "
             f"{c.items_per_s:,.0f} | {c.pct(0.5):.1f} | {c.pct(0.99):.1f} | {c.api:,.0f} | "
-            f"{c.ratio:.0%} |"
+            f"{c.ratio:.0%} | {c.server_cpu / c.requests * 1000:.2f} | "
+            f"{c.api_cpu / c.api_batches * 1000:.2f} | {c.client_cpu / c.seconds:.0%} |"
         )
     print(
-        "\nAPI: `Scorer.score_batch` on the same batches in one thread, measured just before "
-        "each batch size's cells.\nTargets:"
+        "\nAPI: `Scorer.score_batch` on the same batches in one thread of one process, in slices "
+        f"alternating with the HTTP slices ({args.rounds} of each per cell). Server CPU: the "
+        "server process and its workers; client CPU: share of one core used by the load "
+        "generator.\nTargets:"
     )
     for c in cells:
         if c.batch == 1 and c.concurrency == 8:
