@@ -259,6 +259,10 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         if not texts:
             return np.zeros(0)
         a, b = self.calibration_
+        vec, clf = self.pipeline_.named_steps["tfidf"], self.pipeline_.named_steps["clf"]
+        if isinstance(vec, FastTfidfVectorizer) and clf.coef_.shape[0] == 1:
+            # equals pipeline_.decision_function, without building the sparse matrix
+            return a * (vec.transform_dot(texts, clf.coef_) + clf.intercept_[0]) + b
         return a * self.pipeline_.decision_function(texts) + b
 
     def score(self, X: Sequence[str], y: Any = None, sample_weight: Any = None) -> Any:

@@ -15,6 +15,8 @@ from propclf import features
 from propclf.features import FastTfidfVectorizer
 from propclf.text import analyze
 
+_WORDS = ["the", "police", "said", "join", "caliphate", "brothers", "!", "k", "i", "l", "\u0627"]
+
 
 def _ngrams(text: str) -> list[str]:
     toks = analyze(text)
@@ -151,3 +153,23 @@ def test_internal_batches_change_nothing(small_data) -> None:
             np.testing.assert_array_equal(fast.transform_dot(texts, coef), whole @ coef)
     assert fast.transform([]).shape == (0, len(fast.idf_))
     assert fast.transform_dot([], coef).shape == (0,)
+
+
+_MODEL: list = []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(), max_size=6), st.lists(st.sampled_from(_WORDS), max_size=40))
+def test_model_scores_equal_the_pipeline_reference(texts: list[str], words: list[str]) -> None:
+    from propclf import load_model
+
+    if not _MODEL:
+        _MODEL.append(load_model())
+    model = _MODEL[0]
+    texts = [*texts, " ".join(words), "J0in the c a l i p h a t e!! https://t.co/x #VictoryIsNear"]
+    a, b = model.calibration_
+    reference = 1.0 / (
+        1.0 + np.exp(-np.clip(a * model.pipeline_.decision_function(texts) + b, -40, 40))
+    )
+    np.testing.assert_allclose(model.score(texts), reference, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(model.predict_proba(texts).sum(axis=1), 1.0)
