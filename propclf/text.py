@@ -141,7 +141,9 @@ def _fold(text: str) -> str:
     """Character folding (look-alikes, zero-width, quotes, NFKC, marks) of a non-ASCII text."""
     text = _FOLD.sub(_fold_char, text)
     if not text.isascii():
-        text = _FOLD.sub(_fold_char, _strip_marks(text))  # NFKC can create look-alikes
+        stripped = _strip_marks(text)
+        if stripped is not text:  # NFKC can create look-alikes (folding twice changes nothing)
+            text = _FOLD.sub(_fold_char, stripped)
     return text
 
 
@@ -168,6 +170,38 @@ def _split_hashtag(m: re.Match[str]) -> str:
 def _mark_quote(m: re.Match[str]) -> str:
     inner = _WORD.sub(lambda w: "q_" + w.group(0), m.group(1))
     return ' " ' + inner + ' " '
+
+
+_ASCII_WORD = bytes(int(chr(c).isalnum() or chr(c) == "_") for c in range(128))
+
+
+def _prefix_words(text: str) -> str:
+    """``q_`` before every word (``\\w+``) of ``text``."""
+    if not text.isascii():
+        return _WORD.sub(lambda w: "q_" + w.group(0), text)
+    import numpy as np  # only here: text preparation otherwise needs the standard library only
+
+    raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    word = np.frombuffer(_ASCII_WORD, dtype=np.bool_)[raw]
+    starts = np.flatnonzero(word & ~np.concatenate(([False], word[:-1])))
+    out = np.insert(raw, np.repeat(starts, 2), np.tile(np.frombuffer(b"q_", np.uint8), len(starts)))
+    return out.tobytes().decode("ascii")
+
+
+def _mark_quotes(joined: str) -> str:
+    """``_QUOTE.sub(_mark_quote, joined)``, prefixing the words of all quotes at once."""
+    parts = _QUOTE.split(joined)  # text, quote, text, quote, ..., text
+    if len(parts) == 1:
+        return joined
+    quoted = parts[1::2]
+    ascii_ = [i for i, q in enumerate(quoted) if q.isascii()]
+    for group in (ascii_, [i for i, q in enumerate(quoted) if not q.isascii()]):
+        if group:  # quotes never hold a newline: join them with one, one pass per group
+            marked = _prefix_words("\n".join([quoted[i] for i in group])).split("\n")
+            for i, q in zip(group, marked, strict=True):
+                quoted[i] = ' " ' + q + ' " '
+    parts[1::2] = quoted
+    return "".join(parts)
 
 
 def _mask_quote(m: re.Match[str]) -> str:
@@ -197,9 +231,14 @@ def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> st
         joined = _HANDLE.sub(_at_sign, joined)
     if "#" in joined:
         joined = _HASHTAG.sub(_split_hashtag, joined)
-    if quotes != "ignore" and '"' in joined:
-        joined = _QUOTE.sub(_mark_quote if quotes == "separate" else _mask_quote, joined)
-    joined = joined.lower()
+    if quotes == "separate" and '"' in joined:
+        joined = _mark_quotes(joined)
+    elif quotes == "mask" and '"' in joined:
+        joined = _QUOTE.sub(_mask_quote, joined)
+    if joined.isascii():
+        joined = joined.lower()
+    else:  # str.lower is fast on ASCII strings; the separator ends every casing context
+        joined = SEP.join([t.lower() for t in joined.split(SEP)])
     if "$" in joined:
         joined = _DOLLAR_IN_WORD.sub(_dollars, joined)
     if "- " in joined or "-\t" in joined or "-\n" in joined or "-\r" in joined:

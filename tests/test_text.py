@@ -137,3 +137,27 @@ def test_fast_regexes_match_their_readable_forms(dollars: str, links: str) -> No
     readable_url = re.compile(r"(?:https?://|HTTPS?://|[Ww][Ww][Ww]\.|pic\.twitter\.com/)\S+")
     links += " pic.twitter.com/x www.a WwW.b"
     assert text._URL.sub("_", links) == readable_url.sub("_", links)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet='ab _"\n\x1e.\u00e9\u0627\u03a3', max_size=40), max_size=6))
+def test_quote_marking_matches_its_readable_form(parts: list[str]) -> None:
+    from propclf import text
+
+    joined = '"'.join(parts)
+    assert text._mark_quotes(joined) == text._QUOTE.sub(text._mark_quote, joined)
+
+
+def test_casing_is_per_text() -> None:
+    texts = ["\u039f\u0394\u039f\u03a3", "\u03a3x", "AB\u03a3", "\u03a3.\u0394 x"]
+    assert analyze_many(texts) == [analyze(t) for t in texts]
+    assert normalize_many(texts) == [normalize(t) for t in texts]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="a\u03a3\u0394.'\u0301 \u00b7x", max_size=8), max_size=6))
+def test_the_separator_ends_casing_contexts(texts: list[str]) -> None:
+    """Lower-casing per text equals lower-casing the batch (final sigma looks across neighbours)."""
+    from propclf.text import SEP
+
+    assert SEP.join(texts).lower() == SEP.join(t.lower() for t in texts)
