@@ -3,6 +3,12 @@
     python benchmarks/ablation.py '{"name": "base"}'
     python benchmarks/ablation.py '{"name": "ignore", "quotes": "ignore"}'
     python benchmarks/ablation.py '{"name": "hardneg", "src_w": {"isextreme:reporting": 3, "crisislex": 3}}'
+    python benchmarks/ablation.py '{"name": "shipped", "supplement": 10, "exclude_names": true,
+        "src_w": {"isextreme:reporting": 3, "crisislex": 3}}'
+
+``supplement`` adds the project's training supplement at that weight (its cases are scored in
+their held-out folds like any other source); ``exclude_names`` gives the training records'
+``source_specific_names`` no weight.
 
 Prints one JSON line: grouped-CV PR-AUC, per-source recall / false-positive rate at the
 threshold giving 1% pooled false positives, and functional-suite accuracy per kind (fold-0
@@ -21,10 +27,16 @@ from sklearn.model_selection import StratifiedGroupKFold
 from propclf import datasets
 from propclf.evaluation import functional_records
 from propclf.model import PropagandaClassifier
+from propclf.training import source_specific_names
 
 recs = datasets.dedup(datasets.load_records())
 cfg = json.loads(sys.argv[1])
 name = cfg.pop("name")
+sup_w = cfg.pop("supplement", 0)
+if sup_w:
+    recs += datasets.read_labelled(datasets.supplement_path())
+if cfg.pop("exclude_names", False):
+    cfg["exclude_tokens"] = tuple(sorted(source_specific_names(recs)))
 cap = cfg.pop("source_cap", None)
 drop = set(cfg.pop("drop_sources", []))
 srcw = cfg.pop("src_w", {})
@@ -34,6 +46,8 @@ y = np.array([r.label == "propaganda" for r in recs], int)
 w = np.array([r.weight for r in recs], float)
 src = np.array([r.source for r in recs])
 g = np.array([r.group for r in recs])
+if sup_w:
+    srcw = {**srcw, "supplement": sup_w}
 for i, r in enumerate(recs):
     m_ = srcw.get(r.source + ":" + r.label, srcw.get(r.source))
     if m_ is not None:

@@ -225,7 +225,7 @@ def info(model_path: str | None, fmt: str) -> None:
 @click.option(
     "--target-recall",
     type=click.FloatRange(0, 1),
-    default=0.9,
+    default=0.85,
     show_default=True,
     help="Review threshold: highest score keeping this recall on held-out groups.",
 )

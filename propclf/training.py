@@ -170,7 +170,7 @@ def train(
     seed: int = 0,
     cv: int = 5,
     target_precision: float = 0.9,
-    target_recall: float = 0.9,
+    target_recall: float = 0.85,
     quotes: str = "separate",
     C: float = 8.0,
     max_features: int | None = 200_000,
@@ -188,6 +188,9 @@ def train(
     reaching ``target_precision``, ``review`` at the highest score keeping ``target_recall``. The
     final model is fitted on all records. The functional suite is scored only by the final
     model, never trained on.
+
+    The review target is a recall of 0.85: on grouped 3-fold held-out scores, a recall of 0.9
+    sent 17% of reporting passages to review, 0.85 sent 10%, 0.8 sent 6%.
 
     With the corpora (``data_root`` given, or no ``labelled`` file), the project's training
     supplement is added unless ``supplement=False``; with ``exclude_names`` the
