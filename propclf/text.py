@@ -388,15 +388,28 @@ _BOILERPLATE = re.compile(
 )
 
 
+# a row of short links or buttons: "Facebook | X | WhatsApp | Email | Copy link"
+_LINK_ROW = re.compile(
+    r"^\W*(?:[^\W\d_][\w'.-]*(?: [^\W\d_][\w'.-]*){0,2}\W*[|·•/]\W*){2,}"
+    r"[^\W\d_][\w'.-]*(?: [^\W\d_][\w'.-]*){0,2}\W*$"
+)
+
+
+def _boilerplate_line(line: str) -> bool:
+    return len(line) < 200 and bool(_BOILERPLATE.match(line) or _LINK_ROW.match(line))
+
+
 def is_boilerplate(passage: str, min_words: int = 6) -> bool:
     """True for navigation, sharing and comment-form lines, and passages under ``min_words`` words.
 
-    Such passages never trigger a document flag on their own.
+    A passage of several lines is boilerplate when every line is (``Share this article`` over a
+    row of share buttons). Such passages never trigger a document flag on their own.
     """
     stripped = passage.strip()
     if len(stripped.split()) < min_words:
         return True
-    return bool(_BOILERPLATE.match(stripped)) and len(stripped) < 200
+    lines = [line.strip() for line in stripped.splitlines() if line.strip()]
+    return all(_boilerplate_line(line) for line in lines)
 
 
 def _spans(text: str, pattern: re.Pattern[str], start: int, end: int) -> Iterable[tuple[int, int]]:

@@ -44,3 +44,29 @@ def test_reporting_page_that_quotes_propaganda_is_not_flagged(model) -> None:
     page = (DOCS / "reporting_page.txt").read_text()
     [score], _ = model.score_documents([page])
     assert score < model.flag_threshold
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["Share this article", "Facebook | X | WhatsApp | Email | Copy link"],
+        ["Leave a Reply", "Your email address will not be published. Required fields are marked *"],
+        ["Home · World · Politics · Business · Opinion"],
+    ],
+)
+def test_boilerplate_blocks_never_trigger_a_document(small_model, lines: list[str]) -> None:
+    body = (
+        "Officials said the inquiry into the attack would report its findings next spring, "
+        "after hearing evidence from police, survivors and the families of the victims."
+    )
+    page = "\n\n".join([body, body, "\n".join(lines), body, body])
+    _, [hits] = small_model.score_documents([page], review=0.0)  # every scored passage
+    block = page.index(lines[0])
+    assert hits and not any(h.start <= block < h.end for h in hits)
+
+
+def test_link_rows_that_say_something_are_not_boilerplate() -> None:
+    from propclf.text import is_boilerplate
+
+    assert is_boilerplate("Share this article\nFacebook | X | WhatsApp | Email | Copy link")
+    assert not is_boilerplate("Brothers, join us | the caliphate calls you | rise up and fight")
