@@ -11,7 +11,8 @@ request, with the in-process ``Scorer.score_batch`` throughput on the same batch
 Everything stays on 127.0.0.1, every cell stops after ``--requests`` requests or ``--seconds``
 seconds, whichever comes first, and the servers are stopped with SIGTERM at the end. Each cell
 alternates ``--rounds`` slices of HTTP requests with slices of the in-process API on the same
-batches (one process, one thread), so that both see the same load on a shared machine. The
+batches (one process, one thread), so that both see the same load on a shared machine, and with
+slices of the service's own handling of the same bodies without HTTP (JSON in and out). The
 client (a minimal asyncio HTTP/1.1 client, one keep-alive connection per concurrent user) runs
 on the same machine and competes with the server for the cores, so figures are a floor; its CPU
 time is printed to show how much it takes. Every response is checked (status, one result per
@@ -90,10 +91,16 @@ class Cell:
     api_batches: int = 0
     api_seconds: float = 0.0
     api_cpu: float = 0.0
+    json_batches: int = 0  # the service's own work on a body, in process, without HTTP
+    json_seconds: float = 0.0
 
     @property
     def api(self) -> float:
         return self.api_batches * self.batch / self.api_seconds if self.api_seconds else 0.0
+
+    @property
+    def in_process_json(self) -> float:
+        return self.json_batches * self.batch / self.json_seconds if self.json_seconds else 0.0
 
     @property
     def ratio(self) -> float:
@@ -281,6 +288,20 @@ def api_slice(
     cell.api_batches += n
 
 
+def json_slice(
+    cell: Cell, score_body: Any, bodies: list[bytes], max_batches: int, max_seconds: float
+) -> None:
+    """What the service does with a request body (parse, validate, score, encode), in process:
+    the difference to the HTTP figures is the cost of HTTP and the event loop."""
+    n = 0
+    start = time.perf_counter()
+    while n < max_batches and time.perf_counter() - start < max_seconds:
+        score_body(bodies[(cell.json_batches + n) % len(bodies)])
+        n += 1
+    cell.json_seconds += time.perf_counter() - start
+    cell.json_batches += n
+
+
 async def run_cell(
     port: int,
     server_pid: int,
@@ -301,13 +322,24 @@ async def run_cell(
         [Item(d["id"], text=d["text"]) for d in batch_of(batch, i * batch)]
         for i in range(len(TEXTS))
     ]
+    from propclf import serve
+
+    # the request handler's body work, as the service runs it (a private function: benchmark only)
+    info = serve._model_info(scorer.model.manifest_)
+    limits = serve._Limits(serve.DEFAULT_MAX_ITEMS, 1 << 30, serve.DEFAULT_MAX_TEXT_CHARS)
+
+    def score_body(body: bytes) -> Any:
+        return serve._score_body(scorer.model, info, limits, body)
+
     scorer.score_batch(batches[0])  # warm
+    score_body(bodies[0])
     conns = await open_connections(port, bodies, concurrency)
     per_round = max(1, max_requests // rounds)
     try:
         for _ in range(rounds):
             await http_slice(cell, conns, bodies, server_pid, per_round, max_seconds / rounds)
             api_slice(cell, scorer, batches, per_round, max_seconds / rounds)
+            json_slice(cell, score_body, bodies, per_round, max_seconds / rounds)
     finally:
         for c in conns:
             c.close()
@@ -382,20 +414,23 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         "| workers | batch | concurrency | requests | items/s | p50 ms | p99 ms "
-        "| API items/s | vs API | server CPU ms/req | API CPU ms/batch | client CPU |"
+        "| API items/s | vs API | in-process JSON items/s | server CPU ms/req "
+        "| API CPU ms/batch | client CPU |"
     )
-    print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for c in cells:
         fail = f" ({c.failures} failed)" if c.failures else ""
         print(
             f"| {c.workers} | {c.batch} | {c.concurrency} | {c.requests}{fail} | "
             f"{c.items_per_s:,.0f} | {c.pct(0.5):.1f} | {c.pct(0.99):.1f} | {c.api:,.0f} | "
-            f"{c.ratio:.0%} | {c.server_cpu / c.requests * 1000:.2f} | "
+            f"{c.ratio:.0%} | {c.in_process_json:,.0f} | {c.server_cpu / c.requests * 1000:.2f} | "
             f"{c.api_cpu / c.api_batches * 1000:.2f} | {c.client_cpu / c.seconds:.0%} |"
         )
     print(
         "\nAPI: `Scorer.score_batch` on the same batches in one thread of one process, in slices "
-        f"alternating with the HTTP slices ({args.rounds} of each per cell). Server CPU: the "
+        f"alternating with the HTTP slices ({args.rounds} of each per cell). In-process JSON: "
+        "the service's handling of the same request bodies (JSON parsing, items, scoring, "
+        "result records, JSON encoding) called in process, without HTTP. Server CPU: the "
         "server process and its workers; client CPU: share of one core used by the load "
         "generator.\nTargets:"
     )
