@@ -80,6 +80,11 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 # --- platform artefacts ------------------------------------------------------------------------
 # Every branch starts with a literal, so the regex engine scans for the first letters in C.
 _URL = re.compile(r"(?:https?://|HTTPS?://|W[Ww][Ww]\.|w[Ww][Ww]\.|pic\.twitter\.com/)\S+")
+# _sub_urls finds where _URL can start by scanning for its rare middles instead
+_URL_SCHEME = re.compile(r"://(?=\S)")
+_URL_WWW = re.compile(r"\.(?<=[Ww][Ww][Ww]\.)(?=\S)")
+_URL_PIC = re.compile(r"pic\.twitter\.com/(?=\S)")
+_SPACE = re.compile(r"\s")
 _HANDLE = re.compile(r"@(\w{0,30})")
 _HASHTAG = re.compile(r"#(\w+)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -149,6 +154,34 @@ def _fold(text: str) -> str:
 
 def _fold_char(m: re.Match[str]) -> str:
     return _FOLD_MAP[m.group()]
+
+
+def _sub_urls(joined: str) -> str:
+    """``_URL.sub(" xurl ", joined)``, without trying the pattern at every h, w and p.
+
+    Every match of ``_URL`` runs from a place where one of its prefixes starts (and a non-space
+    follows) to the end of that run of non-spaces; so the earliest such place in a run wins and
+    the rest of the run is consumed, which is what the regular expression's scan does.
+    """
+    starts = [m.start() - 3 for m in _URL_WWW.finditer(joined)]
+    starts += [m.start() for m in _URL_PIC.finditer(joined)]
+    for m in _URL_SCHEME.finditer(joined):
+        k = m.start()
+        if k >= 5 and joined[k - 5 : k] in ("https", "HTTPS"):
+            starts.append(k - 5)
+        elif k >= 4 and joined[k - 4 : k] in ("http", "HTTP"):
+            starts.append(k - 4)
+    if not starts:
+        return joined
+    out: list[str] = []
+    pos = 0
+    for start in sorted(starts):
+        if start >= pos:
+            space = _SPACE.search(joined, start)
+            out += (joined[pos:start], " xurl ")
+            pos = space.start() if space else len(joined)
+    out.append(joined[pos:])
+    return "".join(out)
 
 
 def _at_sign(m: re.Match[str]) -> str:
@@ -224,7 +257,7 @@ def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> st
     if _CTRL.search(joined):
         joined = _CTRL.sub(" ", joined)
     if "://" in joined or "www." in joined or "WWW." in joined or "pic.twitter" in joined:
-        joined = _URL.sub(" xurl ", joined)
+        joined = _sub_urls(joined)
     if "'" in joined:
         joined = joined.replace("'", "")
     if "@" in joined:

@@ -139,6 +139,44 @@ def test_fast_regexes_match_their_readable_forms(dollars: str, links: str) -> No
     assert text._URL.sub("_", links) == readable_url.sub("_", links)
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "http",
+                "https",
+                "HTTP",
+                "HTTPS",
+                "HTTPs",
+                "://",
+                "www.",
+                "wWw",
+                "W",
+                ".",
+                "x",
+                "/",
+                "pic.twitter.com/",
+                " ",
+                "\n",
+                "\x1c",
+                "\u00a0",
+                "\u00e9",
+                ":",
+                "s",
+                "ht",
+            ]
+        ),
+        max_size=25,
+    )
+)
+def test_link_scan_matches_the_link_pattern(pieces: list[str]) -> None:
+    from propclf import text
+
+    joined = "".join(pieces)
+    assert text._sub_urls(joined) == text._URL.sub(" xurl ", joined)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(alphabet='ab _"\n\x1e.\u00e9\u0627\u03a3', max_size=40), max_size=6))
 def test_quote_marking_matches_its_readable_form(parts: list[str]) -> None:
