@@ -61,7 +61,7 @@ ARTEFACT_TOKENS = frozenset(
 )
 
 
-_WORD = re.compile(r"(?<![\w@#])([A-Za-z][A-Za-z]+)\b")
+_WORD = re.compile(r"(?<![\w@#])(#?)([A-Za-z][A-Za-z]+)\b")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"\n]\s*)$")
 
 
@@ -74,7 +74,7 @@ def source_specific_names(
 ) -> frozenset[str]:
     """Names that say which reporting collection a text came from, not what it does.
 
-    A word is such a name when it is written capitalised inside sentences (``capitalised`` of its
+    A word is such a name when it is written capitalised or as a hashtag (``capitalised`` of its
     ``min_count`` or more occurrences, sentence starts not counted), ``one_source`` of its
     occurrences are in one source and ``reporting`` of them in reporting texts: *Boston* (the
     crisis tweets), *Alawite* (one scrape's search topic), *Kandahar* (the ISAF releases), *Cruz*
@@ -84,25 +84,28 @@ def source_specific_names(
     """
     total: Counter[str] = Counter()
     caps: Counter[str] = Counter()
+    starts: Counter[str] = Counter()
     rep: Counter[str] = Counter()
     by_source: dict[str, Counter[str]] = {}
     for r in records:
         text, is_rep = r.text, r.label != "propaganda"
         for m in _WORD.finditer(text):
-            word = m.group(1)
+            word = m.group(2)
             low = word.lower()
             total[low] += 1
             rep[low] += is_rep
             by_source.setdefault(low, Counter())[r.source] += 1
-            if (
-                word[0].isupper()
-                and m.start()
-                and not _SENTENCE_START.search(text[max(0, m.start() - 3) : m.start()])
-            ):
+            if m.group(1):  # a hashtag names an event or a campaign
+                caps[low] += 1
+            elif not m.start() or _SENTENCE_START.search(text[max(0, m.start() - 3) : m.start()]):
+                starts[low] += 1  # capitalised or not, a sentence start says nothing
+            elif word[0].isupper():
                 caps[low] += 1
     names = set()
     for word, n in total.items():
-        if n < min_count or caps[word] < capitalised * n or rep[word] < reporting * n:
+        if n < min_count or rep[word] < reporting * n:
+            continue
+        if caps[word] < capitalised * max(1, n - starts[word]):
             continue
         if by_source[word].most_common(1)[0][1] >= one_source * n:
             names.add(word)
