@@ -6,7 +6,8 @@ Run from the repository root (with the dev extra installed and ../shared/data pr
     python benchmarks/bench.py --quick         # fewer texts and runs
 
 All numbers are measured in this one run on the same texts, and printed as a Markdown table
-with ratios. fastText and the baseline are trained here on a grouped 80% split of the shared
+with ratios; compared timings take turns run by run (API, fastText, baseline), so that other load
+on the machine slows them alike. fastText and the baseline are trained here on a grouped 80% split of the shared
 corpora; the texts timed are the other 20% (held-out groups), which also gives each model's
 PR-AUC on the same held-out texts, so speed is never bought with quality unseen.
 """
@@ -29,13 +30,16 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 
 
-def median_time(fn: Callable[[], object], runs: int) -> float:
-    times = []
+def median_times(fns: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
+    """Median seconds of each function, the functions taking turns (so that a busy spell of
+    the machine slows all of them alike, not the one that happened to run then)."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def load_split(root: str, limit: int | None, seed: int = 0):
@@ -121,18 +125,24 @@ def main() -> None:
         return seconds
 
     # -- in-process throughput on the same held-out texts --------------------------------------
-    model.score(texts[:1000])  # warm caches (token cache, imports) as a long-running filter would
-    t_api = add("propclf API `model.score`", median_time(lambda: model.score(texts), runs))
-    add(
-        "propclf API `score_documents` (passages)",
-        median_time(lambda: model.score_documents(texts), runs),
-    )
+    t = time.perf_counter()
+    model.score(texts)  # the first call meets every word for the first time (token cache empty)
+    t_first = time.perf_counter() - t
     ft.predict(ft_texts[:1000])
-    t_ft = add("fastText `predict` (k=1)", median_time(lambda: ft.predict(ft_texts), runs))
-    t_base = add(
-        "scikit-learn TfidfVectorizer + LR `predict_proba`",
-        median_time(lambda: base.predict_proba(texts), runs),
+    t = median_times(
+        {
+            "api": lambda: model.score(texts),
+            "documents": lambda: model.score_documents(texts),
+            "fasttext": lambda: ft.predict(ft_texts),
+            "base": lambda: base.predict_proba(texts),
+        },
+        runs,
     )
+    t_api = add("propclf API `model.score`", t["api"])
+    add("propclf API `model.score`, first call (new words, empty token cache)", t_first)
+    add("propclf API `score_documents` (passages)", t["documents"])
+    t_ft = add("fastText `predict` (k=1)", t["fasttext"])
+    t_base = add("scikit-learn TfidfVectorizer + LR `predict_proba`", t["base"])
 
     # -- CLI: JSONL in, JSONL out (one process, and all cores) --------------------------------------
     jsonl = tmp / "items.jsonl"
@@ -149,22 +159,30 @@ def main() -> None:
                 stdin=f, stdout=subprocess.DEVNULL, check=False,
             )  # fmt: skip
 
-    add("propclf CLI JSONL→JSONL, --jobs 1", median_time(lambda: cli(1), runs))
-    add("propclf CLI JSONL→JSONL, --jobs 2", median_time(lambda: cli(2), runs))
+    t = median_times({"1": lambda: cli(1), "2": lambda: cli(2)}, runs)
+    add("propclf CLI JSONL→JSONL, --jobs 1", t["1"])
+    add("propclf CLI JSONL→JSONL, --jobs 2", t["2"])
 
     # -- cold start ---------------------------------------------------------------------------
     one = tmp / "one.txt"
     one.write_text("Officials said the statement was released on Monday.\n")
-    t_cold = median_time(
-        lambda: subprocess.run([exe, "score", *model_args, str(one)], capture_output=True), runs
-    )
-    t_import = median_time(
-        lambda: subprocess.run(
-            [sys.executable, "-c", "import sklearn.linear_model, sklearn.feature_extraction.text"],
-            capture_output=True,
-        ),
+    t = median_times(
+        {
+            "cold": lambda: subprocess.run(
+                [exe, "score", *model_args, str(one)], capture_output=True
+            ),
+            "import": lambda: subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sklearn.linear_model, sklearn.feature_extraction.text",
+                ],
+                capture_output=True,
+            ),
+        },
         runs,
     )
+    t_cold, t_import = t["cold"], t["import"]
 
     # -- memory: streaming 30k vs 300k lines -------------------------------------------------
     small, big = tmp / "30k.jsonl", tmp / "300k.jsonl"
