@@ -119,8 +119,11 @@ class _TokenIds(dict[bytes, int]):
         """Ids of every token of a chunk."""
         ids = self.compound.get(chunk)
         if ids is None:
-            toks = TOKEN_OR_SEP.findall(chunk.decode("utf-8", "surrogatepass"))
-            ids = tuple(map(self.token_id, toks))
+            text = chunk.decode("utf-8", "surrogatepass")
+            if text.isascii() and "!" not in text and "?" not in text:
+                ids = (self.token_id(text),)  # ASCII word characters only: one token
+            else:
+                ids = tuple(map(self.token_id, TOKEN_OR_SEP.findall(text)))
         return ids
 
     def __missing__(self, chunk: bytes) -> int:

@@ -344,7 +344,8 @@ def canonical_token(token: str) -> str:
         if _LEET_MIXED.search(token) and not _LEET_KEEP.fullmatch(token):
             token = token.translate(_LEET)
         token = _DIGITS.sub("0", token)
-    token = _REPEAT.sub(r"\1\1", token)
+    if _REPEAT.search(token):  # rare: skip the substitution's template machinery
+        token = _REPEAT.sub(r"\1\1", token)
     return prefix + token
 
 
