@@ -37,8 +37,7 @@ _DROP_ID = -3  # token dropped by canonical_token ("rt")
 _LETTER_BASE = -100  # single letters a..z get _LETTER_BASE - (ord(c) - ord("a"))
 _CACHE_LIMIT = 300_000  # raw tokens; bounds memory on endless streams of new words
 _BATCH_CHARS = 250_000  # characters per internal batch of transform
-_REBUILD_MIN = 4096
-_BIGRAM_ROOM = 2  # bigram table load <= 0.5: half the memory of 0.25, as fast  # new chunks collected before the NumPy table of known chunks is rebuilt
+_REBUILD_MIN = 4096  # new chunks collected before the NumPy table of known chunks is rebuilt
 
 
 def analyze_many(texts: Sequence[str], quotes: QuoteMode = "separate") -> list[list[str]]:
@@ -186,7 +185,7 @@ class _KeyTable:
     _MIX = np.uint64(0xC2B2AE3D27D4EB4F)
     _STEP = np.uint64(0xD6E8FEB86659FD93)
 
-    def __init__(self, keys: tuple[np.ndarray, ...], values: np.ndarray, room: int = 4) -> None:
+    def __init__(self, keys: tuple[np.ndarray, ...], values: np.ndarray, room: int = 2) -> None:
         bits = max(4, (room * len(values)).bit_length())  # load <= 1 / room
         self.mask = (1 << bits) - 1
         self.shift = np.uint64(64 - bits)
@@ -469,7 +468,6 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
                 _KeyTable(
                     (self.bigram_keys_.astype(np.uint64) + np.uint64(1),),
                     self.bigram_col_.astype(np.int64),
-                    room=_BIGRAM_ROOM,
                 ),
             )
         return cached[1]
