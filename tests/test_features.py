@@ -173,3 +173,16 @@ def test_model_scores_equal_the_pipeline_reference(texts: list[str], words: list
     )
     np.testing.assert_allclose(model.score(texts), reference, rtol=0, atol=1e-9)
     np.testing.assert_allclose(model.predict_proba(texts).sum(axis=1), 1.0)
+
+
+def test_token_caches_that_overflow_start_again(small_data) -> None:
+    texts = small_data[0] + ["go!! now?", "k i l l", "abcdefghijklmnopqrstuvwxyz x"]
+    ref = TfidfVectorizer(analyzer=_ngrams, min_df=1, sublinear_tf=True).fit(texts)
+    fast = FastTfidfVectorizer(min_df=1, max_features=None).fit(texts)
+    with (
+        mock.patch.object(features, "_CACHE_LIMIT", 5),
+        mock.patch.object(features, "_REBUILD_MIN", 1),
+    ):
+        for _ in range(3):
+            _same(fast, ref, texts)
+            _same(fast, ref, texts[::-1])
