@@ -3,10 +3,13 @@
 :class:`FastTfidfVectorizer` computes the same matrix as scikit-learn's ``TfidfVectorizer`` with
 ``ngram_range=(1, 2)``, ``sublinear_tf=True``, ``smooth_idf=True``, ``norm="l2"`` over the
 tokens of :data:`TOKEN_PATTERN` (a test pins the equivalence), but its ``transform`` is vectorised
-with NumPy over a whole batch: tokens are mapped to ids with one dictionary pass, bigram ids are
-found with a sorted-array search, and weights and norms are computed on flat arrays. That makes
-it several times faster than the per-document Python analyzer of ``TfidfVectorizer``; the
-vocabulary is stored as plain arrays, so the artifact stays small and loads fast.
+with NumPy over batches of texts, with no Python object per token: the normalised batch is cut
+into chunks by ``bytes.translate``, each chunk of up to 16 bytes is read as two integers and
+mapped to its token id through a NumPy hash table (new chunks are tokenised once in Python and
+remembered), bigram columns come from a second hash table, and weights and norms are computed on
+flat arrays. :meth:`FastTfidfVectorizer.transform_dot` gives a linear model's scores without
+building the sparse matrix. The vocabulary is stored as plain arrays, so the artifact stays small
+and loads fast.
 """
 
 from __future__ import annotations
