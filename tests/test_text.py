@@ -134,8 +134,11 @@ def test_fast_regexes_match_their_readable_forms(dollars: str, links: str) -> No
 
     readable_dollar = re.compile(r"\$+(?=[a-z]{2})|\$+(?<=[a-z]\$)(?=[a-z])")
     assert text._DOLLAR_IN_WORD.sub("_", dollars) == readable_dollar.sub("_", dollars)
-    readable_url = re.compile(r"(?:https?://|HTTPS?://|[Ww][Ww][Ww]\.|pic\.twitter\.com/)\S+")
-    links += " pic.twitter.com/x www.a WwW.b"
+    readable_url = re.compile(
+        r"(?:https?://|HTTPS?://|[Ww][Ww][Ww]\.|pic\.twitter\.com/"
+        r"|(?<![\w.])(?:t\.me|t\.co|bit\.ly|youtu\.be)/)\S+"
+    )
+    links += " pic.twitter.com/x www.a WwW.b t.me/chan at.me/x bit.ly/y"
     assert text._URL.sub("_", links) == readable_url.sub("_", links)
 
 
@@ -157,6 +160,9 @@ def test_fast_regexes_match_their_readable_forms(dollars: str, links: str) -> No
                 "x",
                 "/",
                 "pic.twitter.com/",
+                "t.me/",
+                "bit.ly/",
+                "t",
                 " ",
                 "\n",
                 "\x1c",
@@ -199,3 +205,12 @@ def test_the_separator_ends_casing_contexts(texts: list[str]) -> None:
     from propclf.text import SEP
 
     assert SEP.join(texts).lower() == SEP.join(t.lower() for t in texts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="abklo01_q\u00e9\u0627!", max_size=8), max_size=20))
+def test_canonical_many_is_canonical_token_for_each(tokens: list[str]) -> None:
+    from propclf.text import canonical_many
+
+    tokens += ["rt", "q_rt", "sooooo", "q_k1ll", "aaa", "x", ""]
+    assert canonical_many(tokens) == [canonical_token(t) for t in tokens]
