@@ -28,6 +28,7 @@ from propclf.text import (
     TOKEN_OR_SEP,
     TOKEN_PATTERN,
     QuoteMode,
+    canonical_many,
     canonical_token,
     merge_letter_runs,
     normalize_joined,
@@ -111,11 +112,7 @@ class _TokenIds(dict[bytes, int]):
         if tok == "\x1e":
             return _SEP_ID
         tok = canonical_token(tok)
-        if not tok:
-            return _DROP_ID
-        if len(tok) == 1 and "a" <= tok <= "z":
-            return _LETTER_BASE - (ord(tok) - 97)
-        return self.vocabulary.get(tok, -1)
+        return self.vocabulary.get(tok, -1) if len(tok) > 1 else self._short_id(tok)
 
     def expand(self, chunk: bytes) -> tuple[int, ...]:
         """Ids of every token of a chunk."""
@@ -127,6 +124,32 @@ class _TokenIds(dict[bytes, int]):
             else:
                 ids = tuple(map(self.token_id, TOKEN_OR_SEP.findall(text)))
         return ids
+
+    def learn(self, chunks: list[bytes]) -> None:
+        """Add new chunks at once: one decode, and canonicalisation only where it changes a token."""
+        if len(self) + len(chunks) > _CACHE_LIMIT:
+            self.clear()
+            self.compound.clear()
+            self[b"\x1e"] = _SEP_ID
+        chunks = [c for c in chunks if c != b"\x1e"]  # the separator keeps its own entry
+        texts = b"\n".join(chunks).decode("utf-8", "surrogatepass").split("\n")
+        single = [t.isascii() and "!" not in t and "?" not in t for t in texts]  # one token
+        words = canonical_many([t for t, one in zip(texts, single, strict=True) if one])
+        vocab = self.vocabulary
+        ids = iter([vocab.get(w, -1) if len(w) > 1 else self._short_id(w) for w in words])
+        for chunk, one in zip(chunks, single, strict=True):
+            if one:
+                self[chunk] = next(ids)
+            else:
+                self.__missing__(chunk)
+
+    def _short_id(self, tok: str) -> int:
+        """Id of a canonical token of at most one character."""
+        if not tok:
+            return _DROP_ID
+        if "a" <= tok <= "z":
+            return _LETTER_BASE - (ord(tok) - 97)
+        return self.vocabulary.get(tok, -1)
 
     def __missing__(self, chunk: bytes) -> int:
         if chunk == b"\x1e":  # another thread may be between clear() and re-inserting it
@@ -273,7 +296,11 @@ class _ChunkIds:
         ids[lengths > _PACK] = _ABSENT_ID
         miss = np.flatnonzero(ids == _ABSENT_ID)
         if miss.size:
-            chunks = map(buf.__getitem__, map(slice, starts[miss].tolist(), ends[miss].tolist()))
+            spans = map(slice, starts[miss].tolist(), ends[miss].tolist())
+            chunks = list(map(buf.__getitem__, spans))
+            new = [c for c in dict.fromkeys(chunks) if c not in self.ids]
+            if new:
+                self.ids.learn(new)
             ids[miss] = np.fromiter(map(self.ids.__getitem__, chunks), np.int64, len(miss))
             short = miss[lengths[miss] <= _PACK]
             self._remember(w0[short], w1[short], ids[short])
