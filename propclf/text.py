@@ -90,7 +90,9 @@ _URL = re.compile(
 _URL_SCHEME = re.compile(r"://(?=\S)")
 _URL_WWW = re.compile(r"\.(?<=[Ww][Ww][Ww]\.)(?=\S)")
 _URL_PIC = re.compile(r"pic\.twitter\.com/(?=\S)")
-_URL_SHORT = re.compile(r"(?<![\w.])(?:t\.me|t\.co|bit\.ly|youtu\.be)/(?=\S)")  # t.me/channel
+# t.me/channel and the like, scanned from the slash (a literal: the regex engine scans in C)
+_URL_SHORT = re.compile(r"/(?:(?<=t\.me/)|(?<=t\.co/)|(?<=bit\.ly/)|(?<=youtu\.be/))(?=\S)")
+_WORD_OR_DOT = re.compile(r"[\w.]")
 _SHORT_HOSTS = ("t.me/", "t.co/", "bit.ly/", "youtu.be/")
 _SPACE = re.compile(r"\s")
 _HANDLE = re.compile(r"@(\w{0,30})")
@@ -174,7 +176,11 @@ def _sub_urls(joined: str) -> str:
     starts = [m.start() - 3 for m in _URL_WWW.finditer(joined)]
     starts += [m.start() for m in _URL_PIC.finditer(joined)]
     if any(h in joined for h in _SHORT_HOSTS):
-        starts += [m.start() for m in _URL_SHORT.finditer(joined)]
+        for m in _URL_SHORT.finditer(joined):
+            k = m.start()
+            host = 4 if joined[k - 4 : k] in ("t.me", "t.co") else 6 if joined[k - 1] == "y" else 8
+            if k == host or not _WORD_OR_DOT.match(joined, k - host - 1):  # (?<![\w.])
+                starts.append(k - host)
     for m in _URL_SCHEME.finditer(joined):
         k = m.start()
         if k >= 5 and joined[k - 5 : k] in ("https", "HTTPS"):
