@@ -385,8 +385,8 @@ def canonical_many(tokens: Sequence[str]) -> list[str]:
     if _REPEAT.search(joined):  # letter runs never cross the newline
         starts = list(itertools.accumulate((len(t) + 1 for t in out[:-1]), initial=0))
         todo += [bisect.bisect_right(starts, m.start()) - 1 for m in _REPEAT.finditer(joined)]
-    for i in todo:
-        out[i] = canonical_token(out[i])
+    for i in set(todo):  # once each: canonical_token is not idempotent ("aa00" → "aa0" → "aao")
+        out[i] = canonical_token(tokens[i])
     return out
 
 

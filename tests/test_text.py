@@ -215,5 +215,5 @@ def test_the_separator_ends_casing_contexts(texts: list[str]) -> None:
 def test_canonical_many_is_canonical_token_for_each(tokens: list[str]) -> None:
     from propclf.text import canonical_many
 
-    tokens += ["rt", "q_rt", "sooooo", "q_k1ll", "aaa", "x", ""]
+    tokens += ["rt", "q_rt", "sooooo", "q_k1ll", "aaa", "x", "", "aa00", "aaa00", "aaabbb0"]
     assert canonical_many(tokens) == [canonical_token(t) for t in tokens]
