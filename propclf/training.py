@@ -338,6 +338,12 @@ def _md_table(rows: dict[str, dict[str, Any]], title: str) -> str:
     return "\n".join(out)
 
 
+def _sources_phrase(sources: list[str]) -> str:
+    public = [s for s in sources if s != "supplement"]
+    extra = " and the project's training supplement" if "supplement" in sources else ""
+    return f"{len(public)} public sources{extra}"
+
+
 def _supplement_md(report: dict[str, Any]) -> str:
     parts = []
     n_sup = report.get("per_source_records", {}).get("supplement", 0)
@@ -411,7 +417,7 @@ documents, and abstains into a `review` band between its two thresholds.
 
 ## Data provenance
 {report["records"]} passages after cleaning and de-duplication ({report["propaganda"]} propaganda)
-from {len(manifest.get("training_sources", []))} public sources, in {report["groups"]} groups
+from {_sources_phrase(manifest.get("training_sources", []))}, in {report["groups"]} groups
 (accounts, forum users, channels, countries, outlets, magazine issues, months). See
 `datasets/DATASHEET.md` for origins, licences, label mapping and label-noise handling. The
 project's hand-written functional suite is a test set only and was not used for training.
