@@ -132,6 +132,8 @@ class _TokenIds(dict[bytes, int]):
             self.compound.clear()
             self[b"\x1e"] = _SEP_ID
         chunks = [c for c in chunks if c != b"\x1e"]  # the separator keeps its own entry
+        if not chunks:
+            return
         texts = b"\n".join(chunks).decode("utf-8", "surrogatepass").split("\n")
         single = [t.isascii() and "!" not in t and "?" not in t for t in texts]  # one token
         words = canonical_many([t for t, one in zip(texts, single, strict=True) if one])

@@ -186,3 +186,13 @@ def test_token_caches_that_overflow_start_again(small_data) -> None:
         for _ in range(3):
             _same(fast, ref, texts)
             _same(fast, ref, texts[::-1])
+
+
+def test_learning_only_the_separator_is_harmless() -> None:
+    from propclf.features import _SEP_ID, _TokenIds
+
+    ids = _TokenIds({"abc": 0})
+    ids.clear()  # as another thread may have just done
+    ids.learn([b"\x1e"])
+    ids.learn([b"abc", b"\x1e", b"go!!"])
+    assert ids[b"\x1e"] == _SEP_ID and ids[b"abc"] == 0
