@@ -196,3 +196,21 @@ def test_learning_only_the_separator_is_harmless() -> None:
     ids.learn([b"\x1e"])
     ids.learn([b"abc", b"\x1e", b"go!!"])
     assert ids[b"\x1e"] == _SEP_ID and ids[b"abc"] == 0
+
+
+def test_threads_share_the_token_caches(small_data) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = small_data[0] + ["go!! now? k i l l", "abcdefghijklmnopqrstuvwxyz x"]
+    fast = FastTfidfVectorizer(min_df=1).fit(texts)
+    want = FastTfidfVectorizer(min_df=1).fit(texts).transform(texts)
+    batches = [texts[k::5] for k in range(5)] * 8
+    with (
+        mock.patch.object(features, "_CACHE_LIMIT", 20),
+        mock.patch.object(features, "_REBUILD_MIN", 1),
+        ThreadPoolExecutor(4) as pool,
+    ):
+        got = list(pool.map(fast.transform, batches))
+    for batch, x in zip(batches, got, strict=True):
+        rows = [texts.index(t) for t in batch]
+        assert (x != want[rows]).nnz == 0
