@@ -230,7 +230,14 @@ def info(model_path: str | None, fmt: str) -> None:
     help="Review threshold: highest score keeping this recall on held-out groups.",
 )
 @click.option("--quotes", type=click.Choice(["separate", "mask", "ignore"]), default="separate")
-@click.option("--C", "C", type=float, default=8.0, show_default=True)
+@click.option("--C", "C", type=float, default=4.0, show_default=True)
+@click.option(
+    "--nb-smoothing",
+    type=click.FloatRange(0),
+    default=1.0,
+    show_default=True,
+    help="Scale features by their Naive-Bayes log-count ratio (this smoothing); 0 turns it off.",
+)
 @click.option("--max-features", type=int, default=200_000, show_default=True)
 @click.option("--limit", type=int, help="Use at most N records per source (quick runs).")
 @click.option(

@@ -49,6 +49,15 @@ def as_texts(X: Any) -> list[str]:
     return texts
 
 
+def _log_count_ratio(X: Any, y: np.ndarray, sw: np.ndarray | None, alpha: float) -> np.ndarray:
+    """Naive-Bayes log-count ratio per column (Wang & Manning 2012), from weighted presence."""
+    w = np.ones(len(y)) if sw is None else sw
+    present = (X > 0).astype(np.float64).T
+    p = alpha + present @ (w * (y == 1))
+    q = alpha + present @ (w * (y == 0))
+    return np.asarray(np.log((p / p.sum()) / (q / q.sum())), dtype=np.float64)
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
 
@@ -87,6 +96,10 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         Passages with fewer words (and boilerplate lines) never trigger a document on their own.
     random_state : int, default=0
         Seed for the fold shuffling.
+    nb_smoothing : float or None, default=None
+        When set, scale each feature by its Naive-Bayes log-count ratio (with this additive
+        smoothing) before the regression (NBSVM-style); the ratio is folded into the
+        coefficients. The training command uses 1.0.
     exclude_tokens : tuple of str, default=()
         Tokens that may not carry weight: every n-gram containing one (or its quoted ``q_``
         form) gets a zero coefficient. Training uses it for names that identify one source
@@ -129,6 +142,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         min_passage_words: int = 6,
         random_state: int = 0,
         exclude_tokens: tuple[str, ...] = (),
+        nb_smoothing: float | None = None,
     ) -> None:
         self.quotes = quotes
         self.min_df = min_df
@@ -143,6 +157,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         self.min_passage_words = min_passage_words
         self.random_state = random_state
         self.exclude_tokens = exclude_tokens
+        self.nb_smoothing = nb_smoothing
 
     # -- fitting ---------------------------------------------------------------------------------
     def _make_pipeline(self) -> Pipeline:
@@ -162,7 +177,14 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _fit_pipeline(self, texts: list[str], y: np.ndarray, sw: np.ndarray | None) -> Pipeline:
-        """Fit vectoriser and regression; excluded n-grams are zero columns, so zero weights."""
+        """Fit vectoriser and regression.
+
+        Excluded n-grams are zero columns, so they get zero weights. With ``nb_smoothing`` the
+        regression is fitted on features scaled by their log-count ratio and the ratio is then
+        folded into the coefficients, so predicting needs no extra step.
+        """
+        import scipy.sparse as sp
+
         pipe = self._make_pipeline()
         vec, clf = pipe.named_steps["tfidf"], pipe.named_steps["clf"]
         Xt = vec.fit_transform(texts)
@@ -174,10 +196,13 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
                 dtype=np.float32,
             )
             if not keep.all():
-                import scipy.sparse as sp
-
                 Xt = Xt @ sp.diags(keep.astype(Xt.dtype))
-        clf.fit(Xt, y, sample_weight=sw)
+        if self.nb_smoothing is None:
+            clf.fit(Xt, y, sample_weight=sw)
+            return pipe
+        ratio = _log_count_ratio(Xt, y, sw, self.nb_smoothing)
+        clf.fit(Xt @ sp.diags(ratio.astype(Xt.dtype)), y, sample_weight=sw)
+        clf.coef_ = clf.coef_ * ratio
         return pipe
 
     def fit(

@@ -180,3 +180,26 @@ def test_shipped_model_leans_on_language_not_artefacts() -> None:
             assert not tokens & excluded, (label, ngram)
             assert not any(trap in ngram for trap in traps), (label, ngram)
             assert any(t.isalpha() for t in tokens), (label, ngram)  # words, not numbers
+
+
+def test_nb_scaling_is_folded_into_the_coefficients(small_data) -> None:
+    """With nb_smoothing the regression sees ratio-scaled features; scoring needs no extra step."""
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    from propclf.model import _log_count_ratio
+
+    texts, labels, _ = small_data
+    model = PropagandaClassifier(min_df=1, calibrate=False, nb_smoothing=1.0).fit(texts, labels)
+    vec = model.pipeline_.named_steps["tfidf"]
+    X = vec.transform(texts)
+    y = np.array([lab == "propaganda" for lab in labels], dtype=int)
+    ratio = _log_count_ratio(X, y, None, 1.0)
+    assert np.ptp(ratio) > 0  # the scaling is not a constant
+    manual = LogisticRegression(C=model.C, class_weight="balanced", solver="liblinear")
+    manual.fit(X @ sp.diags(ratio), y)
+    np.testing.assert_allclose(
+        model.decision_function(texts), manual.decision_function(X @ sp.diags(ratio)), atol=1e-6
+    )
+    plain = PropagandaClassifier(min_df=1, calibrate=False).fit(texts, labels)
+    assert not np.allclose(model.decision_function(texts), plain.decision_function(texts))
