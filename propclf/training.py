@@ -62,6 +62,7 @@ ARTEFACT_TOKENS = frozenset(
 
 
 _WORD = re.compile(r"(?<![\w@#])(#?)([A-Za-z][A-Za-z]+)\b")
+_ALNUM = re.compile(r"(?<![\w@#])(?:[A-Za-z]+[0-9]+|[0-9]+[A-Za-z]+)[A-Za-z0-9]*\b")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"\n]\s*)$")
 
 
@@ -80,7 +81,9 @@ def source_specific_names(
     crisis tweets), *Alawite* (one scrape's search topic), *Kandahar* (the ISAF releases), *Cruz*
     (2016 wire news). Reporting and propaganda speak of the same events, so such names teach the
     collection; the model gives them, and every n-gram containing them, no weight. Names spread
-    over sources (*Syria*, *Jews*) and the movements' own vocabulary are kept.
+    over sources (*Syria*, *Jews*) and the movements' own vocabulary are kept. Words of letters
+    and digits (*Media2Rise*, *warreporter1*: handles and brands without their ``@``) tied to
+    one source are names on either side.
     """
     total: Counter[str] = Counter()
     caps: Counter[str] = Counter()
@@ -109,6 +112,20 @@ def source_specific_names(
             continue
         if by_source[word].most_common(1)[0][1] >= one_source * n:
             names.add(word)
+    # letters and digits run together ("Media2Rise", "warreporter1"): handles and brands written
+    # without their @, whichever side they are on
+    from propclf.text import canonical_token
+
+    brands: Counter[str] = Counter()
+    brand_source: dict[str, Counter[str]] = {}
+    for r in records:
+        for m in _ALNUM.finditer(r.text):
+            tok = canonical_token(m.group().lower())
+            brands[tok] += 1
+            brand_source.setdefault(tok, Counter())[r.source] += 1
+    for tok, n in brands.items():
+        if n >= min_count and brand_source[tok].most_common(1)[0][1] >= one_source * n:
+            names.add(tok)
     return frozenset(names)
 
 
