@@ -229,7 +229,13 @@ def info(model_path: str | None, fmt: str) -> None:
     show_default=True,
     help="Review threshold: highest score keeping this recall on held-out groups.",
 )
-@click.option("--quotes", type=click.Choice(["separate", "mask", "ignore"]), default="separate")
+@click.option(
+    "--quotes",
+    type=click.Choice(["attributed", "separate", "mask", "ignore"]),
+    default="attributed",
+    show_default=True,
+    help="Quoted speech: its own features, attributed quotations apart (see propclf.text).",
+)
 @click.option("--C", "C", type=float, default=4.0, show_default=True)
 @click.option(
     "--nb-smoothing",

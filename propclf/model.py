@@ -15,7 +15,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from propclf.features import FastTfidfVectorizer, analyze_many
 from propclf.result import BANDS, LABELS, PassageHit, Reason
-from propclf.text import QuoteMode, is_boilerplate, quote_spans, split_passages
+from propclf.text import (
+    QUOTE_PREFIXES,
+    QuoteMode,
+    attributed_quotes,
+    is_boilerplate,
+    quote_spans,
+    split_passages,
+)
 
 __all__ = ["PropagandaClassifier", "as_texts", "encode_labels"]
 
@@ -72,8 +79,9 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    quotes : {"separate", "mask", "ignore"}, default="separate"
-        Treatment of quoted speech (see :func:`propclf.text.normalize_many`).
+    quotes : {"attributed", "separate", "mask", "ignore"}, default="separate"
+        Treatment of quoted speech (see :func:`propclf.text.normalize_many`); the training
+        command uses ``attributed``.
     min_df : int, default=2
         Minimum document frequency of an n-gram.
     max_features : int or None, default=200_000
@@ -101,8 +109,8 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         smoothing) before the regression (NBSVM-style); the ratio is folded into the
         coefficients. The training command uses 1.0.
     exclude_tokens : tuple of str, default=()
-        Tokens that may not carry weight: every n-gram containing one (or its quoted ``q_``
-        form) gets a zero coefficient. Training uses it for names that identify one source
+        Tokens that may not carry weight: every n-gram containing one (or its quoted ``q_`` or
+        ``r_`` form) gets a zero coefficient. Training uses it for names that identify one source
         rather than a function (see :func:`propclf.training.source_specific_names`).
 
     Attributes
@@ -190,7 +198,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         Xt = vec.fit_transform(texts)
         if self.exclude_tokens:
             excluded = set(self.exclude_tokens)
-            excluded |= {"q_" + t for t in excluded}
+            excluded |= {p + t for t in excluded for p in QUOTE_PREFIXES}
             keep = np.array(
                 [not excluded.intersection(name.split(" ")) for name in vec.feature_names_],
                 dtype=np.float32,
@@ -394,7 +402,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         """The n-grams that drove the score of ``text``, strongest first.
 
         Each :class:`~propclf.result.Reason` has the n-gram (as the model sees it: normalised,
-        ``q_`` marking quoted speech), its contribution to the log-odds (positive pushes towards
+        ``q_`` marking quoted and ``r_`` attributed speech), its contribution to the log-odds (positive pushes towards
         propaganda) and the character spans where it occurs in ``text``. The contributions of all
         n-grams plus the intercept add up to :meth:`decision_function`.
         """
@@ -418,7 +426,12 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
     def _aligned_tokens(self, text: str) -> list[tuple[str, int, int]]:
         """Model tokens of ``text`` with the character span of the word each came from."""
         chunks = list(_CHUNK.finditer(text))
-        quoted = quote_spans(text) if self.quotes == "separate" else []
+        quoted = quote_spans(text) if self.quotes in ("separate", "attributed") else []
+        prefixes = ["q_"] * len(quoted)
+        if self.quotes == "attributed" and quoted:
+            bounds = [0, *(i for span in quoted for i in span), len(text)]
+            between = [text[bounds[k] : bounds[k + 1]] for k in range(0, len(bounds), 2)]
+            prefixes = ["r_" if a else "q_" for a in attributed_quotes(between)]
         toks = analyze_many([m.group() for m in chunks], quotes="ignore")
         out = []
         for m, ts in zip(chunks, toks, strict=True):
@@ -431,8 +444,13 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
                     cursor = at + len(t)
                 else:  # de-obfuscated or folded: point at the whole chunk
                     span = (m.start(), m.end())
-                inside = any(s <= span[0] and span[1] <= e for s, e in quoted)
-                out.append(("q_" + t if inside and t not in "!?" else t, *span))
+                inside = (
+                    p
+                    for (s, e), p in zip(quoted, prefixes, strict=True)
+                    if s <= span[0] < span[1] <= e
+                )
+                prefix = next(inside, "")
+                out.append((prefix + t if prefix and t not in "!?" else t, *span))
         return out
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "Passage",
     "QuoteMode",
     "analyze",
+    "attributed_quotes",
     "canonical_many",
     "canonical_token",
     "is_boilerplate",
@@ -37,8 +38,11 @@ __all__ = [
     "split_passages",
 ]
 
-QuoteMode = Literal["separate", "mask", "ignore"]
-QUOTE_MODES: tuple[str, ...] = ("separate", "mask", "ignore")
+QuoteMode = Literal["attributed", "separate", "mask", "ignore"]
+QUOTE_MODES: tuple[str, ...] = ("attributed", "separate", "mask", "ignore")
+#: Token prefixes of quoted speech: ``q_`` a quotation, ``r_`` a quotation attributed to someone
+#: (reported speech: "..., the group said"), in ``attributed`` mode.
+QUOTE_PREFIXES: tuple[str, ...] = ("q_", "r_")
 
 SEP = "\x1e"  # record separator: joins a batch so each regex pass runs once per batch
 
@@ -216,37 +220,72 @@ def _split_hashtag(m: re.Match[str]) -> str:
     return " " + _CAMEL.sub(" ", m.group(1)).replace("_", " ") + " "
 
 
-def _mark_quote(m: re.Match[str]) -> str:
-    inner = _WORD.sub(lambda w: "q_" + w.group(0), m.group(1))
-    return ' " ' + inner + ' " '
+# Words that attribute a quotation to a speaker or a document: reported speech, not the author's
+# own voice. Looked for in the text just before (within 80 characters) or just after (60) a quote.
+_ATTRIBUTION = re.compile(
+    r"\b(?:says?|said|saying|told|tells?|wr[io]tes?|written|stat(?:ed?|es|ement|ements)"
+    r"|declar(?:ed?|es|ation)|claim(?:s|ed|ing)?|according to|video|videos|audio|recording"
+    r"|message|sermon|speech|broadcast|post(?:ed)?|tweet(?:s|ed)?|reads|read:|chant(?:s|ed|ing)"
+    r"|shout(?:s|ed|ing)|urg(?:ed?|es|ing)|warn(?:s|ed|ing)?|threaten(?:s|ed|ing)?|added|adds"
+    r"|quot(?:ed?|es|ing)|translat(?:ed|ion)|banner|slogan|caption|manifesto|leaflet|pamphlet"
+    r"|spokes(?:man|woman|person)|announce(?:d|s|ment)|vow(?:s|ed)|insist(?:s|ed)|boast(?:s|ed)"
+    r"|describ(?:ed?|es|ing)|call(?:s|ed)? (?:for|on|it|them|him|her))\b",
+    re.IGNORECASE,
+)
+_ATTRIBUTION_BEFORE, _ATTRIBUTION_AFTER = 80, 60
+
+
+def attributed_quotes(between: Sequence[str]) -> list[bool]:
+    """Which quotations are attributed, given the texts around them.
+
+    ``between`` alternates text and quotations' surroundings as :func:`re.split` gives them:
+    ``between[i]`` is the text before quotation ``i`` and ``between[i + 1]`` the text after it
+    (``len(between)`` is the number of quotations plus one). A quotation is attributed when an
+    attribution word (said, according to, in a video, the statement, ...) stands within 80
+    characters before it or 60 after it.
+
+    Examples
+    --------
+    >>> attributed_quotes(["The group said: ", " in a video.", ""])
+    [True, False]
+    """
+    out = []
+    for before, after in itertools.pairwise(between):
+        before = before[-_ATTRIBUTION_BEFORE:].rpartition(SEP)[2]
+        after = after[:_ATTRIBUTION_AFTER].partition(SEP)[0]
+        out.append(bool(_ATTRIBUTION.search(before) or _ATTRIBUTION.search(after)))
+    return out
 
 
 _ASCII_WORD = bytes(int(chr(c).isalnum() or chr(c) == "_") for c in range(128))
 
 
-def _prefix_words(text: str) -> str:
-    """``q_`` before every word (``\\w+``) of ``text``."""
+def _prefix_words(text: str, prefix: str = "q_") -> str:
+    """``prefix`` before every word (``\\w+``) of ``text``."""
     if not text.isascii():
-        return _WORD.sub(lambda w: "q_" + w.group(0), text)
+        return _WORD.sub(lambda w: prefix + w.group(0), text)
     import numpy as np  # only here: text preparation otherwise needs the standard library only
 
     raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     word = np.frombuffer(_ASCII_WORD, dtype=np.bool_)[raw]
     starts = np.flatnonzero(word & ~np.concatenate(([False], word[:-1])))
-    out = np.insert(raw, np.repeat(starts, 2), np.tile(np.frombuffer(b"q_", np.uint8), len(starts)))
+    mark = np.frombuffer(prefix.encode("ascii"), np.uint8)
+    out = np.insert(raw, np.repeat(starts, len(mark)), np.tile(mark, len(starts)))
     return out.tobytes().decode("ascii")
 
 
-def _mark_quotes(joined: str) -> str:
-    """``_QUOTE.sub(_mark_quote, joined)``, prefixing the words of all quotes at once."""
+def _mark_quotes(joined: str, attribute: bool = False) -> str:
+    """Prefix the words of every quotation (``_QUOTE``) with ``q_``, or ``r_`` when attributed."""
     parts = _QUOTE.split(joined)  # text, quote, text, quote, ..., text
     if len(parts) == 1:
         return joined
     quoted = parts[1::2]
-    ascii_ = [i for i, q in enumerate(quoted) if q.isascii()]
-    for group in (ascii_, [i for i, q in enumerate(quoted) if not q.isascii()]):
+    flags = attributed_quotes(parts[0::2]) if attribute else [False] * len(quoted)
+    for prefix, ascii_ in itertools.product(QUOTE_PREFIXES, (True, False)):
+        want = prefix == "r_"
+        group = [i for i, q in enumerate(quoted) if flags[i] == want and q.isascii() == ascii_]
         if group:  # quotes never hold a newline: join them with one, one pass per group
-            marked = _prefix_words("\n".join([quoted[i] for i in group])).split("\n")
+            marked = _prefix_words("\n".join([quoted[i] for i in group]), prefix).split("\n")
             for i, q in zip(group, marked, strict=True):
                 quoted[i] = ' " ' + q + ' " '
     parts[1::2] = quoted
@@ -286,8 +325,8 @@ def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> st
         joined = _HANDLE.sub(_at_sign, joined)
     if "#" in joined:
         joined = _HASHTAG.sub(_split_hashtag, joined)
-    if quotes == "separate" and '"' in joined:
-        joined = _mark_quotes(joined)
+    if quotes in ("separate", "attributed") and '"' in joined:
+        joined = _mark_quotes(joined, attribute=quotes == "attributed")
     elif quotes == "mask" and '"' in joined:
         joined = _QUOTE.sub(_mask_quote, joined)
     if joined.isascii():
@@ -308,10 +347,12 @@ def normalize_many(texts: Sequence[str], quotes: QuoteMode = "separate") -> list
     ----------
     texts : sequence of str
         Raw texts.
-    quotes : {"separate", "mask", "ignore"}
+    quotes : {"attributed", "separate", "mask", "ignore"}
         How quoted spans ("...") are treated: ``separate`` prefixes their words with ``q_`` so the
-        model weighs reported speech apart from the author's own voice; ``mask`` replaces them by
-        one ``xquote`` token; ``ignore`` leaves them as ordinary text.
+        model weighs quoted words apart from the author's own voice; ``attributed`` does the same
+        but prefixes quotations attributed to a speaker or document (:func:`attributed_quotes`:
+        "...," the group said; according to; in a video) with ``r_``, reported speech;
+        ``mask`` replaces them by one ``xquote`` token; ``ignore`` leaves them as ordinary text.
 
     Returns
     -------
@@ -343,7 +384,7 @@ TOKEN_OR_SEP = re.compile(TOKEN_PATTERN + "|" + SEP)
 _STOP_TOKENS = frozenset(
     tok
     for base in ("rt", "amp", "via", "xurl", "xuser", "http", "https", "www", "com", "html")
-    for tok in (base, "q_" + base)
+    for tok in (base, "q_" + base, "r_" + base)
 )
 
 
@@ -360,8 +401,8 @@ def canonical_token(token: str) -> str:
     if token in _STOP_TOKENS:
         return ""
     prefix = ""
-    if token.startswith("q_"):
-        prefix, token = "q_", token[2:]
+    if token.startswith(QUOTE_PREFIXES):
+        prefix, token = token[:2], token[2:]
     if not token.isalpha():
         if _LEET_MIXED.search(token) and not _LEET_KEEP.fullmatch(token):
             token = token.translate(_LEET)

@@ -191,7 +191,7 @@ def train(
     cv: int = 5,
     target_precision: float = 0.9,
     target_recall: float = 0.85,
-    quotes: str = "separate",
+    quotes: str = "attributed",
     C: float = 4.0,
     max_features: int | None = 200_000,
     limit: int | None = None,
@@ -362,6 +362,14 @@ def _md_table(rows: dict[str, dict[str, Any]], title: str) -> str:
     return "\n".join(out)
 
 
+def _quote_phrase(mode: object) -> str:
+    if mode == "attributed":
+        return "`q_` n-grams; `r_` for quotations attributed to a speaker or document"
+    if mode == "separate":
+        return "`q_` n-grams"
+    return f"quotes: {mode}"
+
+
 def _nb_phrase(nb_smoothing: float | None) -> str:
     if not nb_smoothing:
         return ""
@@ -422,9 +430,9 @@ _Written by `propclf train`; do not edit by hand. Regenerate with the command be
   extremist groups or their supporters to recruit, glorify, threaten or incite) rather than
   **reporting** (news, analysis, research, official statements, counter-speech, or unrelated text).
 - **Model**: word uni+bigram TF-IDF over normalised, de-obfuscated text with quoted speech in its
-  own feature space (`q_` n-grams), logistic regression (C={manifest["params"].get("C")}){
-        _nb_phrase(manifest["params"].get("nb_smoothing"))
-    },
+  own feature space ({_quote_phrase(manifest["params"].get("quotes"))}), logistic regression (C={
+        manifest["params"].get("C")
+    }){_nb_phrase(manifest["params"].get("nb_smoothing"))},
   Platt calibration fitted on held-out groups.
 - **Thresholds**: flag ≥ {manifest["thresholds"]["flag"]} (label `propaganda`), review ≥
   {manifest["thresholds"]["review"]}; fitted on grouped held-out scores for precision ≥

@@ -127,15 +127,18 @@ def test_explain_adds_up_and_points_at_the_text(small_model) -> None:
     assert weights == sorted(weights, reverse=True)
 
 
-def test_explain_marks_quoted_speech(small_data) -> None:
+@pytest.mark.parametrize("quotes", ["separate", "attributed"])
+def test_explain_marks_quoted_speech(small_data, quotes) -> None:
     texts, labels, _ = small_data
     quoting = 'Analysts said the video urged viewers to "join our ranks" online.'
-    model = PropagandaClassifier(min_df=1, calibrate=False).fit(
+    model = PropagandaClassifier(quotes=quotes, min_df=1, calibrate=False).fit(
         [*texts, quoting], [*labels, "reporting"]
     )
     reasons = model.explain(quoting, top=1000)
-    quoted = [r for r in reasons if r.ngram.startswith("q_")]
-    assert {"q_join", "q_our", "q_ranks"} <= {r.ngram for r in quoted}
+    prefix = "r_" if quotes == "attributed" else "q_"  # "urged" attributes the quotation
+    quoted = [r for r in reasons if r.ngram.startswith(prefix)]
+    assert {prefix + "join", prefix + "our", prefix + "ranks"} <= {r.ngram for r in quoted}
+    assert not any(r.ngram.startswith(("q_", "r_")) and r not in quoted for r in reasons)
     for r in quoted:
         if " " in r.ngram:  # bigrams may straddle the closing quote
             continue

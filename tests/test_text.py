@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from propclf.features import analyze_many
 from propclf.text import (
     analyze,
+    attributed_quotes,
     canonical_token,
     is_boilerplate,
     normalize,
@@ -186,13 +189,28 @@ def test_link_scan_matches_the_link_pattern(pieces: list[str]) -> None:
     assert text._sub_urls(joined) == text._URL.sub(" xurl ", joined)
 
 
+_QUOTE_PIECES = st.one_of(
+    st.text(alphabet='ab _"\n\x1e.\u00e9\u0627\u03a3', max_size=40),
+    st.sampled_from([" said: ", "according to ", " SAYS ", "a video"]),
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet='ab _"\n\x1e.\u00e9\u0627\u03a3', max_size=40), max_size=6))
-def test_quote_marking_matches_its_readable_form(parts: list[str]) -> None:
+@given(st.lists(_QUOTE_PIECES, max_size=6), st.booleans())
+def test_quote_marking_matches_its_readable_form(parts: list[str], attribute: bool) -> None:
     from propclf import text
 
     joined = '"'.join(parts)
-    assert text._mark_quotes(joined) == text._QUOTE.sub(text._mark_quote, joined)
+    pieces = text._QUOTE.split(joined)
+    prefixes = iter(
+        ["r_" if attribute and a else "q_" for a in text.attributed_quotes(pieces[0::2])]
+    )
+
+    def mark(m: re.Match[str]) -> str:
+        prefix = next(prefixes)
+        return ' " ' + re.sub(r"\w+", lambda w: prefix + w.group(0), m.group(1)) + ' " '
+
+    assert text._mark_quotes(joined, attribute) == text._QUOTE.sub(mark, joined)
 
 
 def test_casing_is_per_text() -> None:
@@ -217,3 +235,21 @@ def test_canonical_many_is_canonical_token_for_each(tokens: list[str]) -> None:
 
     tokens += ["rt", "q_rt", "sooooo", "q_k1ll", "aaa", "x", "", "aa00", "aaa00", "aaabbb0"]
     assert canonical_many(tokens) == [canonical_token(t) for t in tokens]
+
+
+def test_attributed_quotations_are_reported_speech() -> None:
+    said = analyze('"We will return," the group said in a statement.', quotes="attributed")
+    assert said[:3] == ["r_we", "r_will", "r_return"]
+    # without an attribution word nearby (scare quotes, slogans) a quotation stays ``q_``
+    assert "q_heroes" in analyze('They were "heroes" to us all.', quotes="attributed")
+    assert "q_heroes" in analyze('They were "heroes" to us all.', quotes="separate")
+    # attribution is looked for in the text around a quotation, never across texts
+    a, _ = analyze_many(['Join "the ranks"', "the spokesman said"], quotes="attributed")
+    assert "q_ranks" in a
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60), st.text(max_size=60))
+def test_attribution_needs_no_more_than_the_neighbouring_text(before: str, after: str) -> None:
+    flags = attributed_quotes([before, after])
+    assert flags == attributed_quotes(["x" * 200 + " " + before, after + " " + "y" * 200])
