@@ -132,6 +132,20 @@ def client(saved_model: Path) -> Iterator[TestClient]:
         yield c
 
 
+@pytest.fixture(scope="module", params=["plain ASGI", "FastAPI route"])
+def either_client(request: pytest.FixtureRequest, saved_model: Path) -> Iterator[TestClient]:
+    """The service with ``POST /v1/score`` answered by its plain ASGI handler (as always in
+    production), or by the FastAPI route that documents it (what a request reaching the router
+    gets, e.g. under a root_path): the two must answer alike."""
+    app = create_app(
+        saved_model, max_items=MAX_ITEMS, max_body_bytes=MAX_BODY, max_text_chars=MAX_CHARS
+    )
+    if request.param == "FastAPI route":
+        app.score_asgi = None  # type: ignore[attr-defined]
+    with TestClient(app) as c:
+        yield c
+
+
 def test_health_readiness_and_manifest(client: TestClient, model: Any) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
@@ -163,8 +177,8 @@ def test_one_result_per_item_in_input_order(client: TestClient) -> None:
     assert all(r["error"] is None and 0.0 <= r["score"] <= 1.0 for r in results)
 
 
-def test_scores_are_those_of_the_python_api(client: TestClient, model: Any) -> None:
-    body = client.post("/v1/score", json={"items": _items()}).json()
+def test_scores_are_those_of_the_python_api(either_client: TestClient, model: Any) -> None:
+    body = either_client.post("/v1/score", json={"items": _items()}).json()
     expected = _expected(model, [Item(k, text=v) for k, v in TEXTS.items()])
     assert body["results"] == expected
     direct = model.score(list(TEXTS.values()))
@@ -173,8 +187,9 @@ def test_scores_are_those_of_the_python_api(client: TestClient, model: Any) -> N
 
 
 def test_unscorable_items_get_an_error_and_the_others_are_scored(
-    client: TestClient, model: Any
+    either_client: TestClient, model: Any
 ) -> None:
+    client = either_client
     items = [
         {"id": "ok1", "text": TEXTS["r1"]},
         {"id": "no-text"},
@@ -257,13 +272,17 @@ def test_per_request_thresholds(client: TestClient, model: Any) -> None:
     ("name", "body", "status", "code"), BAD_REQUESTS, ids=[b[0] for b in BAD_REQUESTS]
 )
 def test_bad_requests_get_a_json_4xx(
-    client: TestClient, name: str, body: bytes, status: int, code: str | None
+    either_client: TestClient, name: str, body: bytes, status: int, code: str | None
 ) -> None:
-    response = client.post("/v1/score", content=body, headers={"content-type": "application/json"})
+    response = either_client.post(
+        "/v1/score", content=body, headers={"content-type": "application/json"}
+    )
     _assert_error(response, status, code)
 
 
-def test_body_over_the_limit_is_refused_while_streaming(client: TestClient) -> None:
+def test_body_over_the_limit_is_refused_while_streaming(either_client: TestClient) -> None:
+    client = either_client
+
     def chunks() -> Iterator[bytes]:  # no Content-Length: chunked transfer encoding
         yield b'{"items": [{"text": "'
         for _ in range(MAX_BODY // 100 + 2):
@@ -294,8 +313,10 @@ def test_ids_and_texts_with_lone_surrogates_do_not_break_the_response(
 
 
 def test_server_errors_are_logged_and_answered_without_internals(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    either_client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    client = either_client
+
     class Broken:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             raise RuntimeError("secret internal detail")
@@ -323,6 +344,153 @@ def test_not_ready_when_the_model_fails_verification(
         _assert_error(c.get("/v1/model"), 503, "not_ready")
         _assert_error(c.post("/v1/score", json={"items": _items()}), 503, "not_ready")
     assert any("hash check failed" in r.getMessage() for r in caplog.records)
+
+
+# The service builds its records from the model's vectorised scores instead of through a Result
+# per item; these tests hold it to Result.to_dict(), field for field, in order, and byte for byte.
+WORDS = sorted(set(" ".join(TEXTS.values()).replace(",", "").replace(".", "").split()))
+
+
+@pytest.fixture(scope="module")
+def wide_client(saved_model: Path) -> Iterator[TestClient]:
+    """Texts up to 2,000 characters: long enough to be scored by passage."""
+    with TestClient(create_app(saved_model, max_items=64, max_text_chars=2000)) as c:
+        yield c
+
+
+def test_records_are_the_library_result_records(wide_client: TestClient, model: Any) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    text = st.lists(st.sampled_from(WORDS), max_size=150).map(" ".join)  # up to ~1,000 chars
+    item = st.one_of(
+        st.fixed_dictionaries({"id": st.text(max_size=5), "text": text}),
+        st.fixed_dictionaries({}, optional={"id": st.integers() | st.none(), "text": text}),
+        st.fixed_dictionaries({"id": st.text(max_size=3), "text": st.integers() | st.none()}),
+        st.fixed_dictionaries({"text": st.just("word " * 500)}),  # over the length limit
+    )
+    unit = st.floats(0.0, 1.0)
+
+    @settings(
+        max_examples=60,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(items=st.lists(item, min_size=1, max_size=20), flag=unit | st.none(), review=unit)
+    def run(items: list[dict[str, Any]], flag: float | None, review: float) -> None:
+        payload: dict[str, Any] = {"items": items}
+        if flag is not None:
+            payload["threshold"] = flag
+            payload["review_threshold"] = review = min(review, flag)
+        response = wide_client.post("/v1/score", content=json.dumps(payload).encode())
+        assert response.status_code == 200, response.text
+        expected = [
+            r.to_dict()
+            for r in Scorer(
+                model, flag=flag, review=review if flag is not None else None
+            ).score_batch([serve._item(it, i, 2000) for i, it in enumerate(items)])
+        ]
+        assert response.json()["results"] == json.loads(json.dumps(expected))
+        answer = response.content
+        assert answer == serve._dumps(
+            {"model": serve._model_info(model.manifest_), "results": expected}
+        )
+
+    run()
+
+
+def test_records_of_long_texts_carry_their_passages(wide_client: TestClient, model: Any) -> None:
+    long_text = " ".join([TEXTS["r1"], TEXTS["p1"]] * 8)
+    items = [{"id": "long", "text": long_text}, {"id": "short", "text": TEXTS["p2"]}]
+    results = wide_client.post("/v1/score", json={"items": items}).json()["results"]
+    assert "passages" in results[0] and "passages" not in results[1]
+    expected = _expected(model, [Item(it["id"], text=it["text"]) for it in items])
+    assert results == expected
+    assert [list(r) for r in results] == [list(r) for r in expected]  # same keys, same order
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "ids"),
+    [
+        (
+            "integer ids beyond 64 bits",
+            b'{"items": [{"id": 123456789012345678901, "text": "a"},'
+            b' {"id": -9223372036854775809, "text": "b"}, {"id": 1.5, "text": "c"}]}',
+            ["123456789012345678901", "-9223372036854775809", "1.5"],
+        ),
+        ("UTF-8 byte-order mark", b'\xef\xbb\xbf{"items": [{"id": "a", "text": "a"}]}', ["a"]),
+        ("UTF-16", '{"items": [{"id": "b", "text": "b"}]}'.encode("utf-16"), ["b"]),
+    ],
+    ids=["big integers", "BOM", "UTF-16"],
+)
+def test_bodies_orjson_refuses_or_reads_inexactly_are_read_as_the_standard_library_does(
+    either_client: TestClient, name: str, body: bytes, ids: list[str]
+) -> None:
+    response = either_client.post("/v1/score", content=body)
+    assert response.status_code == 200, response.text
+    assert [r["id"] for r in response.json()["results"]] == ids
+
+
+def test_a_client_gone_while_sending_gets_no_server_error() -> None:
+    import asyncio
+
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"items"', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> Any:
+        return next(messages)
+
+    scope = {"headers": [(b"content-length", b"100")]}
+    with pytest.raises(serve.ServiceError) as caught:
+        asyncio.run(serve._receive_body(scope, receive, 1000))
+    assert caught.value.code == "client_disconnected"
+
+
+def test_a_response_head_leaves_with_its_body_in_one_write() -> None:
+    import asyncio
+
+    class Transport:
+        def __init__(self) -> None:
+            self.writes: list[bytes] = []
+            self.closed = False
+
+        def write(self, data: bytes) -> None:
+            self.writes.append(data)
+
+        def close(self) -> None:
+            self.closed = True
+
+        def is_closing(self) -> bool:
+            return self.closed
+
+    async def main() -> None:
+        real = Transport()
+        t = serve._OneWriteTransport(real)
+        head = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
+        t.write(head)
+        t.write(b"{}")
+        assert real.writes == [head + b"{}"]
+        t.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # a head alone: sent on the next turn
+        assert len(real.writes) == 1
+        await asyncio.sleep(0)
+        assert real.writes[-1] == b"HTTP/1.1 100 Continue\r\n\r\n"
+        t.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        t.close()  # ...or when the connection closes
+        assert real.writes[-1] == b"HTTP/1.1 204 No Content\r\n\r\n" and real.closed
+        assert t.is_closing() and len(real.writes) == 3
+        await asyncio.sleep(0)
+        assert len(real.writes) == 3
+        t.write(head)
+        t.writelines([b"{", b"}"])
+        assert real.writes[-1] == head + b"{}"
+
+    asyncio.run(main())
 
 
 def test_the_openapi_document_states_the_limits(client: TestClient) -> None:
@@ -549,6 +717,32 @@ def test_http_bad_requests_get_a_json_4xx(
         f"{server.url}/v1/score", content=body, headers={"content-type": "application/json"}
     )
     _assert_error(response, status, code)
+
+
+@pytest.mark.slow
+def test_http_expect_100_continue_and_keep_alive(server: Server) -> None:
+    """The held response head of ``100 Continue`` is sent although no body follows it."""
+    body = json.dumps({"items": _items()}).encode()
+    head = (
+        f"POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+        "Expect: 100-continue\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        sock.sendall(head)
+        assert reader.readline().startswith(b"HTTP/1.1 100")
+        assert reader.readline() == b"\r\n"
+        sock.sendall(body)
+        for _ in range(2):  # and a second request on the same connection
+            assert reader.readline().startswith(b"HTTP/1.1 200")
+            length = 0
+            while (line := reader.readline()) != b"\r\n":
+                name, _, value = line.partition(b":")
+                if name.lower() == b"content-length":
+                    length = int(value)
+            results = json.loads(reader.read(length))["results"]
+            assert [r["id"] for r in results] == list(TEXTS)
+            sock.sendall(head.replace(b"Expect: 100-continue\r\n", b"") + body)
 
 
 @pytest.mark.slow
