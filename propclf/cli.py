@@ -232,9 +232,10 @@ def info(model_path: str | None, fmt: str) -> None:
 @click.option(
     "--quotes",
     type=click.Choice(["attributed", "separate", "mask", "ignore"]),
-    default="attributed",
+    default="separate",
     show_default=True,
-    help="Quoted speech: its own features, attributed quotations apart (see propclf.text).",
+    help="Quoted speech: own features (separate), attributed quotations apart (attributed), "
+    "one token (mask) or plain text (ignore); see propclf.text.normalize_many.",
 )
 @click.option("--C", "C", type=float, default=4.0, show_default=True)
 @click.option(
