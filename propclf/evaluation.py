@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -14,6 +15,7 @@ __all__ = [
     "expected_calibration_error",
     "format_report",
     "gather_records",
+    "held_out_documents",
     "reliability_table",
     "threshold_for_precision",
     "threshold_for_recall",
@@ -138,6 +140,42 @@ def grouped_table(
             row["pr_auc"] = float(average_precision_score(yy, ss))
         out[k] = row
     return out
+
+
+_PASSAGE_ID = re.compile(r"^(.+):p\d+$")
+
+
+def held_out_documents(
+    ids: Sequence[str],
+    sources: Sequence[str],
+    y: np.ndarray,
+    scores: np.ndarray,
+    min_passages: int = 2,
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Rebuild documents from their passages' held-out scores and score them by the document rule.
+
+    Passages of one document have ids ``<document>:p<k>`` (the corpus adapters split long
+    articles that way); a document's score is the maximum of its passages' scores, as in
+    :meth:`propclf.model.PropagandaClassifier.score_documents`. Documents with fewer than
+    ``min_passages`` passages left after cleaning are skipped.
+
+    Returns
+    -------
+    sources, labels, scores, passage counts
+        One entry per document.
+    """
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, rid in enumerate(ids):
+        m = _PASSAGE_ID.match(rid)
+        if m:
+            members[m.group(1)].append(i)
+    docs = [ii for ii in members.values() if len(ii) >= min_passages]
+    return (
+        [sources[ii[0]] for ii in docs],
+        np.array([int(y[ii].max()) for ii in docs], dtype=np.int64),
+        np.array([float(scores[ii].max()) for ii in docs]),
+        np.array([len(ii) for ii in docs], dtype=np.int64),
+    )
 
 
 def gather_records(

@@ -19,6 +19,7 @@ from propclf.evaluation import (
     format_table,
     functional_records,
     grouped_table,
+    held_out_documents,
     length_bucket,
     reliability_table,
     threshold_for_precision,
@@ -258,6 +259,7 @@ def train(
     del model.oof_decision_, model.oof_fold_
 
     sources_col = [r.source for r in records]
+    doc_sources, doc_y, doc_p, _ = held_out_documents([r.id for r in records], sources_col, y, p)
     report: dict[str, Any] = {
         "records": len(records),
         "per_source_records": dict(Counter(sources_col)),
@@ -271,6 +273,7 @@ def train(
             "reliability": reliability_table(y, p),
             "per_source": grouped_table(sources_col, y, p, flag, review),
             "per_length": grouped_table([length_bucket(t) for t in texts], y, p, flag, review),
+            "documents": grouped_table(doc_sources, doc_y, doc_p, flag, review),
         },
         "thresholds": {
             "flag": model.flag_threshold,
@@ -477,6 +480,14 @@ reporting source, the recall for a propaganda source.
 
 ### By length
 {_md_table(cvm["per_length"], "length (chars)")}
+
+### Whole documents
+Articles, posts and speeches the corpora split into passages, rebuilt from their passages'
+held-out scores and scored by the document rule (the maximum passage score; documents of two
+or more passages). A long reporting page has many chances to contain one propaganda-like
+passage, so its flag and review rates are higher than its passages'.
+
+{_md_table(cvm.get("documents", {}), "source (documents)")}
 
 ### Reliability (calibration) on held-out groups
 | score bin | n | mean score | observed propaganda rate |

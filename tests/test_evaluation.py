@@ -1,0 +1,46 @@
+"""Metrics and the held-out document table."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from propclf.evaluation import (
+    expected_calibration_error,
+    held_out_documents,
+    threshold_for_precision,
+)
+
+
+def test_documents_are_rebuilt_from_their_passages() -> None:
+    ids = ["news:a:p0", "news:a:p1", "news:a:p2", "mag:b:p0", "mag:b:p1", "news:c:p0", "tweet:7"]
+    sources = ["news", "news", "news", "mag", "mag", "news", "tweet"]
+    y = np.array([0, 0, 0, 1, 1, 0, 1])
+    p = np.array([0.1, 0.7, 0.2, 0.9, 0.4, 0.99, 0.8])
+    src, dy, dp, n = held_out_documents(ids, sources, y, p)
+    # one-passage documents and records that are not passages are left out
+    assert src == ["news", "mag"]
+    assert dy.tolist() == [0, 1]
+    assert dp.tolist() == [0.7, 0.9]  # the maximum passage score: the document rule
+    assert n.tolist() == [3, 2]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.floats(0, 1)), min_size=1, max_size=40))
+def test_a_document_scores_at_least_each_of_its_passages(rows: list[tuple[int, float]]) -> None:
+    ids = [f"s:doc{d}:p{k}" for k, (d, _) in enumerate(rows)]
+    p = np.array([s for _, s in rows])
+    src, _, dp, n = held_out_documents(ids, ["s"] * len(rows), np.zeros(len(rows), int), p)
+    assert int(n.sum()) == sum(c for c in np.bincount([d for d, _ in rows]) if c >= 2)
+    for doc_score, count in zip(dp, n, strict=True):
+        assert count >= 2 and doc_score in p
+
+
+def test_flag_threshold_reaches_its_precision() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2000)
+    p = np.clip(0.35 * y + rng.random(2000) * 0.65, 0, 1)
+    t = threshold_for_precision(y, p, 0.9)
+    assert np.mean(y[p >= t]) >= 0.9
+    assert expected_calibration_error(y, np.full(2000, y.mean())) < 0.01
