@@ -31,7 +31,7 @@ def test_documents_are_rebuilt_from_their_passages() -> None:
 def test_a_document_scores_at_least_each_of_its_passages(rows: list[tuple[int, float]]) -> None:
     ids = [f"s:doc{d}:p{k}" for k, (d, _) in enumerate(rows)]
     p = np.array([s for _, s in rows])
-    src, _, dp, n = held_out_documents(ids, ["s"] * len(rows), np.zeros(len(rows), int), p)
+    _, _, dp, n = held_out_documents(ids, ["s"] * len(rows), np.zeros(len(rows), int), p)
     assert int(n.sum()) == sum(c for c in np.bincount([d for d, _ in rows]) if c >= 2)
     for doc_score, count in zip(dp, n, strict=True):
         assert count >= 2 and doc_score in p
