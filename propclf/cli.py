@@ -259,6 +259,12 @@ def info(model_path: str | None, fmt: str) -> None:
     show_default=True,
     help="Give names specific to one reporting collection (Boston, Kandahar) no weight.",
 )
+@click.option(
+    "--held-out-scores",
+    "held_out_path",
+    type=click.Path(dir_okay=False),
+    help="Also write every record's grouped-CV held-out score here (JSON lines).",
+)
 def train(**kwargs: Any) -> None:
     """Train a model, fit its thresholds on held-out groups, write artifact, manifest and card."""
     from propclf import training

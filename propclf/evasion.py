@@ -64,12 +64,22 @@ def dotted(text: str, rnd: random.Random, share: float = 0.3) -> str:
     return _rewrite(text, rnd, share, lambda w: ".".join(w))
 
 
+_QUOTE_MARK = re.compile('["\u201c\u201d\u00ab\u00bb]')
+
+
 def hashtag_run(text: str, rnd: random.Random, share: float = 0.3) -> str:
-    """Run three consecutive words together into a camel-case hashtag."""
+    """Run three consecutive words together into a camel-case hashtag.
+
+    The words are chosen outside quotation marks: a hashtag that swallowed a quotation mark
+    would move every quotation after it, which is not an obfuscation anyone writes.
+    """
     words = text.split()
     if len(words) < 4:
         return text
-    i = rnd.randrange(0, len(words) - 3)
+    free = [i for i in range(len(words) - 3) if not _QUOTE_MARK.search(" ".join(words[i : i + 3]))]
+    if not free:
+        return text
+    i = rnd.choice(free)
     tag = "#" + "".join(re.sub(r"\W", "", w).capitalize() for w in words[i : i + 3])
     return " ".join([*words[:i], tag, *words[i + 3 :]])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import time
@@ -201,6 +202,7 @@ def train(
     supplement: bool = True,
     exclude_names: bool = True,
     nb_smoothing: float | None = 1.0,
+    held_out_path: str | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate on held-out groups, fit thresholds, save; return the training report.
 
@@ -221,7 +223,9 @@ def train(
 
     With the corpora (``data_root`` given, or no ``labelled`` file), the project's training
     supplement is added unless ``supplement=False``; with ``exclude_names`` the
-    :func:`source_specific_names` of the training records get no weight.
+    :func:`source_specific_names` of the training records get no weight. With
+    ``held_out_path``, every record's held-out (grouped-CV) score is written there as JSON lines
+    (``id``, ``source``, ``group``, ``label``, ``score``) for error analysis.
     """
     from propclf import persistence
 
@@ -259,6 +263,8 @@ def train(
     del model.oof_decision_, model.oof_fold_
 
     sources_col = [r.source for r in records]
+    if held_out_path:
+        _write_held_out(held_out_path, records, p)
     doc_sources, doc_y, doc_p, _ = held_out_documents([r.id for r in records], sources_col, y, p)
     report: dict[str, Any] = {
         "records": len(records),
@@ -351,6 +357,14 @@ def _features_md(top: dict[str, list[tuple[str, float]]]) -> str:
     for (pn, pw), (rn, rw) in zip(top["propaganda"], top["reporting"], strict=False):
         rows.append(f"| `{pn}` | {pw:+.2f} | `{rn}` | {rw:+.2f} |")
     return "\n".join(rows)
+
+
+def _write_held_out(path: str, records: Sequence[Any], p: np.ndarray) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for r, score in zip(records, p.tolist(), strict=True):
+            row = {"id": r.id, "source": r.source, "group": r.group, "label": r.label}
+            f.write(json.dumps({**row, "score": round(score, 6)}, ensure_ascii=False) + "\n")
 
 
 def _md_table(rows: dict[str, dict[str, Any]], title: str) -> str:

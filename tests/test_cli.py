@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from propclf.cli import main
+from propclf.result import LABELS
 
 PROP = "Brothers, join our ranks and fight the enemies of the faith. Victory is near!"
 REP = "Police said the suspect was arrested on Tuesday after an investigation."
@@ -225,10 +226,15 @@ def test_train_and_evaluate_on_own_file(tmp_path: Path) -> None:
             "3",
             "--max-features",
             "5000",
+            "--held-out-scores",
+            str(tmp_path / "held_out.jsonl"),
         ],
     )
     assert res.exit_code == 0, res.output
     assert out.is_file() and out.with_suffix(".json").is_file()
+    held_out = _jsonl((tmp_path / "held_out.jsonl").read_text())
+    assert len(held_out) == 24  # one held-out score per training record
+    assert all(0.0 <= r["score"] <= 1.0 and r["label"] in LABELS for r in held_out)
     assert out.with_suffix(".card.md").is_file()
     manifest = json.loads(out.with_suffix(".json").read_text())
     assert manifest["command"].startswith("propclf train")
