@@ -245,7 +245,13 @@ def info(model_path: str | None, fmt: str) -> None:
     show_default=True,
     help="Scale features by their Naive-Bayes log-count ratio (this smoothing); 0 turns it off.",
 )
-@click.option("--max-features", type=int, default=200_000, show_default=True)
+@click.option(
+    "--max-features",
+    type=int,
+    default=400_000,
+    show_default=True,
+    help="Vocabulary cap; grouped-CV PR-AUC 0.795 / 0.803 / 0.806 / 0.807 at 100k / 200k / 400k / 800k.",
+)
 @click.option("--limit", type=int, help="Use at most N records per source (quick runs).")
 @click.option(
     "--supplement/--no-supplement",
@@ -258,6 +264,14 @@ def info(model_path: str | None, fmt: str) -> None:
     default=True,
     show_default=True,
     help="Give names specific to one reporting collection (Boston, Kandahar) no weight.",
+)
+@click.option(
+    "--document-correction",
+    type=click.FloatRange(0),
+    default=0.5,
+    show_default=True,
+    help="Discount a long document's score for its number of passages n (as n ** this many "
+    "independent passages; 0: plain maximum).",
 )
 @click.option(
     "--held-out-scores",

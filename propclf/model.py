@@ -101,6 +101,14 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         Long texts are scored by passages of at most this many characters (documents).
     min_passage_words : int, default=6
         Passages with fewer words (and boilerplate lines) never trigger a document on their own.
+    document_correction : float, default=0.5
+        How much a document's score is discounted for its number of passages ``n`` (a long page
+        has more chances to hold one passage that scores high by chance): the strongest
+        passage's score is mapped to its share ``a`` of held-out *reporting* passages scoring at
+        least as high, ``a`` to ``1 - (1 - a) ** (n ** document_correction)`` (Šidák's
+        correction for ``n ** document_correction`` independent passages) and that back to a
+        score. ``0`` keeps the plain maximum; one-passage texts are never changed. Needs the
+        held-out scores of calibration (``calibrate=True``); otherwise the maximum is used.
     random_state : int, default=0
         Seed for the fold shuffling.
     nb_smoothing : float or None, default=None
@@ -123,6 +131,9 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
     oof_decision_, oof_fold_ : ndarray
         Out-of-fold (held-out group) decision values and fold numbers of the training texts,
         from the calibration folds (present after ``fit`` with ``calibrate=True``).
+    reporting_quantiles_ : ndarray of float or None
+        Quantiles (4001 levels) of the calibrated held-out scores of the reporting training
+        texts: the reference for ``document_correction`` (``None`` without calibration).
 
     Examples
     --------
@@ -150,6 +161,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         random_state: int = 0,
         exclude_tokens: tuple[str, ...] = (),
         nb_smoothing: float | None = None,
+        document_correction: float = 0.5,
     ) -> None:
         self.quotes = quotes
         self.min_df = min_df
@@ -165,6 +177,15 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.exclude_tokens = exclude_tokens
         self.nb_smoothing = nb_smoothing
+        self.document_correction = document_correction
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # models saved before a parameter existed behave as they did then
+        state.setdefault("exclude_tokens", ())
+        state.setdefault("nb_smoothing", None)
+        state.setdefault("document_correction", 0.0)
+        state.setdefault("reporting_quantiles_", None)
+        self.__dict__.update(state)
 
     # -- fitting ---------------------------------------------------------------------------------
     def _make_pipeline(self) -> Pipeline:
@@ -244,8 +265,16 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.classes_ = np.array(sorted(LABELS))
         self.calibration_ = (1.0, 0.0)
+        self.reporting_quantiles_ = None
+        for stale in ("oof_decision_", "oof_fold_"):
+            self.__dict__.pop(stale, None)
         if self.calibrate:
             self.calibration_ = self._fit_calibration(texts, yy, sw, groups)
+            oof = getattr(self, "oof_decision_", None)
+            if oof is not None and (yy == 0).any():
+                a, b = self.calibration_
+                held_out = _sigmoid(a * oof[yy == 0] + b)
+                self.reporting_quantiles_ = np.quantile(held_out, np.linspace(0, 1, 4001))
         self.pipeline_ = self._fit_pipeline(texts, yy, sw)
         self.n_features_in_ = 1
         return self
@@ -340,10 +369,13 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
 
         Rule: a text no longer than ``passage_chars`` is one passage. A longer text is split
         into passages (:func:`propclf.text.split_passages`); passages that are boilerplate or
-        shorter than ``min_passage_words`` words are skipped; the document score is the
-        **maximum** passage score, so one propaganda passage is not diluted by a long page
-        (when every passage is skipped, the whole text is scored). Passages at or above the
-        review threshold are returned with their character offsets.
+        shorter than ``min_passage_words`` words are skipped; each passage is scored and its
+        score discounted for the number ``n`` of passages scored (``document_correction``,
+        :meth:`correct_for_passages`); the document score is the **maximum** discounted
+        passage score, so one propaganda passage is not diluted by a long page, while a long
+        page is not flagged merely for having many chances (when every passage is skipped, the
+        whole text is scored). Passages whose discounted score reaches the review threshold
+        are returned with their character offsets and discounted scores.
 
         Returns
         -------
@@ -376,6 +408,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
                     for k in range(0, len(parts), batch_size)
                 ]
             )
+            ps = self.correct_for_passages(ps, len(parts))
             scores[i] = float(ps.max())
             bands = self.band(ps, review=min(r, self.flag_threshold))
             hits[i] = tuple(
@@ -384,6 +417,34 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
                 if s >= r
             )
         return scores, hits
+
+    def correct_for_passages(self, scores: Any, n: Any) -> np.ndarray:
+        """Passage scores discounted for the number of passages ``n`` of their document.
+
+        A score ``s`` becomes the score whose share of held-out reporting passages at or above
+        it is ``1 - (1 - a) ** (n ** document_correction)``, ``a`` being the share at or above
+        ``s`` (so a page of ``n`` passages is as likely to reach a threshold by chance as one
+        passage of reporting). Never above ``s``; unchanged for ``n = 1``, with
+        ``document_correction = 0`` or without held-out reference scores.
+
+        Examples
+        --------
+        >>> model = PropagandaClassifier()
+        >>> model.reporting_quantiles_ = np.linspace(0, 1, 4001)  # uniform reference
+        >>> model.correct_for_passages([0.9], 4).round(3).tolist()  # share 0.1 → 1 - 0.9**2
+        [0.81]
+        """
+        s = np.asarray(scores, dtype=np.float64)
+        q = getattr(self, "reporting_quantiles_", None)
+        gamma = float(getattr(self, "document_correction", 0.0) or 0.0)
+        n_eff = np.asarray(n, dtype=np.float64) ** gamma
+        if q is None or gamma <= 0.0 or not np.any(n_eff > 1.0):
+            return s
+        levels = np.linspace(0.0, 1.0, len(q))
+        share = 1.0 - np.interp(s, q, levels, left=0.0, right=1.0)
+        adjusted = 1.0 - (1.0 - share) ** np.maximum(n_eff, 1.0)
+        out = np.interp(1.0 - adjusted, levels, q)
+        return np.where(share > 0.0, np.minimum(out, s), s)
 
     # -- reasons ---------------------------------------------------------------------------------
     def top_features(self, n: int = 20) -> dict[str, list[tuple[str, float]]]:

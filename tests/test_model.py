@@ -206,3 +206,51 @@ def test_nb_scaling_is_folded_into_the_coefficients(small_data) -> None:
     )
     plain = PropagandaClassifier(min_df=1, calibrate=False).fit(texts, labels)
     assert not np.allclose(model.decision_function(texts), plain.decision_function(texts))
+
+
+def test_held_out_reporting_scores_are_kept_for_the_document_rule(small_model) -> None:
+    q = small_model.reporting_quantiles_
+    assert q is not None and len(q) == 4001
+    assert np.all(np.diff(q) >= 0) and 0.0 <= q[0] <= q[-1] <= 1.0
+    uncalibrated = PropagandaClassifier(min_df=1, calibrate=False).fit([PROP, REP], [1, 0])
+    assert uncalibrated.reporting_quantiles_ is None
+    assert uncalibrated.correct_for_passages([0.7], 10).tolist() == [0.7]  # plain maximum
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=20),
+    st.integers(1, 200),
+    st.sampled_from([0.0, 0.5, 1.0]),
+)
+def test_more_passages_never_raise_a_score(
+    small_model, scores: list[float], n: int, gamma: float
+) -> None:
+    model = clone(small_model).set_params(document_correction=gamma)
+    model.reporting_quantiles_ = small_model.reporting_quantiles_
+    s = np.array(scores)
+    one, many, more = (model.correct_for_passages(s, k) for k in (1, n, n + 1))
+    np.testing.assert_array_equal(one, s)  # a one-passage text keeps its score
+    assert np.all(many <= s + 1e-12) and np.all(more <= many + 1e-12)
+    assert np.all((many >= 0.0) & (many <= 1.0))
+    if gamma == 0.0:
+        np.testing.assert_array_equal(many, s)
+    top = s > small_model.reporting_quantiles_[-1]  # above every held-out reporting passage
+    np.testing.assert_array_equal(many[top], s[top])
+
+
+def test_a_long_reporting_page_is_discounted_and_a_propaganda_passage_still_found(
+    small_model,
+) -> None:
+    filler = [
+        f"Officials said on day {k} that the inquiry heard evidence from police and survivors."
+        for k in range(12)
+    ]
+    page = "\n\n".join([*filler[:6], PROP, *filler[6:]])
+    plain = clone(small_model).set_params(document_correction=0.0)
+    plain.__dict__.update({k: v for k, v in small_model.__dict__.items() if k.endswith("_")})
+    [with_rule], [hits] = small_model.score_documents([page])
+    [max_rule], _ = plain.score_documents([page])
+    assert with_rule <= max_rule
+    assert hits and max(hits, key=lambda h: h.score).start == page.index(PROP)
+    assert with_rule == max(h.score for h in hits)  # the document scores its strongest hit
