@@ -1,16 +1,18 @@
-"""Whole-document rules on held-out passage scores: the max rule and multiplicity-corrected ones.
+"""Whole-document rules on held-out passage scores: the plain maximum and discounted ones.
 
-The shipped document rule scores a long text by its most propaganda-like passage. A page of many
-passages has many chances to hold one passage that scores high by chance, so the rule flags and
-reviews long reporting pages more often than single passages. This script measures that on the
-corpora's own long documents (articles, Telegram posts and UN speeches the adapters split into
-passages ``<doc>:p<k>``), from held-out grouped-CV scores, and compares corrected rules: a
-passage's score is turned into its tail share among held-out reporting passages, the document's
-smallest share ``a`` into ``1 - (1 - a) ** n_eff`` with ``n_eff = n_passages ** gamma`` (Šidák
-for ``gamma = 1``), and that back into a score.
+A long text is scored by its most propaganda-like passage. A page of many passages has many
+chances to hold one passage that scores high by chance, so the plain maximum flags and reviews
+long reporting pages more often than single passages. The model's ``document_correction``
+(``gamma``) discounts the strongest passage for the number of passages ``n``
+(:meth:`propclf.model.PropagandaClassifier.correct_for_passages`: Šidák's correction for
+``n ** gamma`` passages against the held-out reporting scores kept at fit). This script measures
+the rules on the corpora's own long documents (articles, Telegram posts and UN speeches the
+adapters split into passages ``<doc>:p<k>``), from held-out grouped-CV scores.
 
     propclf train --data ../shared/data --out /tmp/m.joblib --held-out-scores /tmp/held_out.jsonl
     python benchmarks/document_rule.py /tmp/held_out.jsonl --model /tmp/m.joblib
+
+(the scores must come from the same training run as the model, or from the same recipe).
 
 Prints, per source with at least 100 documents of two or more passages, the share of documents
 flagged / sent to review or above, for each rule.
@@ -21,20 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 
 from propclf.evaluation import held_out_documents
-
-
-def corrected(doc_max: np.ndarray, n: np.ndarray, null: np.ndarray, gamma: float) -> np.ndarray:
-    """Document scores after a Šidák-style correction for ``n ** gamma`` passages."""
-    null = np.sort(null)
-    tail = 1.0 - np.searchsorted(null, doc_max, side="left") / len(null)
-    adj = 1.0 - (1.0 - tail) ** (n.astype(float) ** gamma)
-    k = np.clip(np.ceil((1.0 - adj) * len(null)).astype(int), 0, len(null) - 1)
-    return np.where(tail > 0, np.minimum(null[k], doc_max), doc_max)
 
 
 def main() -> None:
@@ -42,14 +34,11 @@ def main() -> None:
     ap.add_argument("held_out", help="JSON lines written by propclf train --held-out-scores")
     ap.add_argument("--model", help="the model those scores belong to (for its thresholds)")
     args = ap.parse_args()
-    if args.model:
-        manifest = json.loads(Path(args.model).with_suffix(".json").read_text())
-    else:
-        from propclf.persistence import default_model_path
+    from propclf.persistence import load_model
 
-        manifest = json.loads(default_model_path().with_suffix(".json").read_text())
-    flag = manifest["params"]["flag_threshold"]
-    review = manifest["params"]["review_threshold"]
+    model = load_model(args.model)
+    flag, review = model.flag_threshold, model.review_threshold
+    shipped = model.document_correction
     with open(args.held_out, encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
     ids = [r["id"] for r in rows]
@@ -59,12 +48,20 @@ def main() -> None:
     src, dy, dmax, n = held_out_documents(ids, sources, y, p)
     null = p[y == 0]
     print(f"flag {flag}, review {review}; {len(dmax)} documents of 2+ passages")
+    if model.reporting_quantiles_ is None:
+        raise SystemExit(
+            "this model keeps no held-out reporting scores (trained without calibration)"
+        )
     print(
         f"passages, reporting: flag {np.mean(null >= flag):.3f}, review {np.mean(null >= review):.3f}"
     )
-    rules = {"max (shipped)": dmax}
-    for gamma in (0.5, 1.0):
-        rules[f"corrected, gamma={gamma}"] = corrected(dmax, n, null, gamma)
+    rules = {}
+    for gamma in (0.0, 0.5, 1.0):
+        model.set_params(document_correction=gamma)
+        name = "plain maximum" if gamma == 0 else f"discounted, gamma={gamma}"
+        rules[name + (" (shipped)" if gamma == shipped else "")] = model.correct_for_passages(
+            dmax, n
+        )
     by_source: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(src):
         by_source[s].append(i)

@@ -404,9 +404,12 @@ def test_records_are_the_library_result_records(wide_client: TestClient, model: 
 def test_records_of_long_texts_carry_their_passages(wide_client: TestClient, model: Any) -> None:
     long_text = " ".join([TEXTS["r1"], TEXTS["p1"]] * 8)
     items = [{"id": "long", "text": long_text}, {"id": "short", "text": TEXTS["p2"]}]
-    results = wide_client.post("/v1/score", json={"items": items}).json()["results"]
+    low = {"threshold": 0.5, "review_threshold": 0.05}  # passages are listed from review up
+    results = wide_client.post("/v1/score", json={"items": items, **low}).json()["results"]
     assert "passages" in results[0] and "passages" not in results[1]
-    expected = _expected(model, [Item(it["id"], text=it["text"]) for it in items])
+    expected = _expected(
+        model, [Item(it["id"], text=it["text"]) for it in items], flag=0.5, review=0.05
+    )
     assert results == expected
     assert [list(r) for r in results] == [list(r) for r in expected]  # same keys, same order
 
