@@ -424,9 +424,30 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         self.bigram_keys_ = keys[order]
         self.bigram_col_ = np.array(b_cols, dtype=np.int32)[order]
         self.idf_ = (np.log((1.0 + n_docs) / (1.0 + counts)) + 1.0).astype(np.float32)
-        self.feature_names_ = np.array(names, dtype=object)
+        self._feature_names = np.array(names, dtype=object)
         self.n_features_in_ = 1
         return self
+
+    @property
+    def feature_names_(self) -> np.ndarray:
+        """N-gram per column; rebuilt from the vocabulary after loading (not pickled: 400,000
+        string objects made up most of a model's load time)."""
+        names = self.__dict__.get("_feature_names")
+        if names is None:
+            check_is_fitted(self, "idf_")
+            tokens = np.empty(len(self.vocabulary_), dtype=object)
+            for tok, i in self.vocabulary_.items():
+                tokens[i] = tok
+            names = np.empty(len(self.idf_), dtype=object)
+            uni = np.flatnonzero(self.unigram_col_ >= 0)
+            names[self.unigram_col_[uni]] = tokens[uni]
+            n_tok = len(tokens)
+            first, second = np.divmod(self.bigram_keys_, n_tok)
+            names[self.bigram_col_] = [
+                f"{a} {b}" for a, b in zip(tokens[first], tokens[second], strict=True)
+            ]
+            self._feature_names = names
+        return names
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         """N-gram of each output column."""
@@ -439,7 +460,15 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         state.pop("_ids", None)  # caches, rebuilt on first use
         state.pop("_bigram_index", None)
         state.pop("_letter_ids", None)
+        state.pop("_feature_names", None)  # rebuilt from the vocabulary on first use
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # artifacts saved before the names were derived carry them under the old attribute
+        names = state.pop("feature_names_", None)
+        self.__dict__.update(state)
+        if names is not None:
+            self._feature_names = names
 
     def _token_ids(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Row and vocabulary id of every token in the batch, after letter-run merging."""
