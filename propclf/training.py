@@ -530,7 +530,14 @@ propaganda-like passage, so its rates are well above its passages'.
   the author's own voice and can be flagged.
 - Propaganda phrased like a neutral news bulletin, and irony or sarcasm, are hard.
 - Scores shift with register: very short texts carry little evidence; long documents are scored
-  by their most propaganda-like passage (see the README's document rule).
+  by their most propaganda-like passage, discounted for the number of passages (see the README's
+  document rule), so a long post whose only propaganda-like passage is borderline can land in
+  `review` rather than `flag` (compare the two "Whole documents" tables above).
+- Hateful one-liners (forum posts) and short supporter tweets are the weakest propaganda: many
+  miss the flag threshold and reach only `review` (see the per-source table).
+- Same-platform discussion of extremism (isextreme's tweets labelled reporting) has the highest
+  false-positive rate of the reporting data; some of those labels are wrong, many are genuinely
+  borderline.
 - Training sources differ by platform and era (2013-2024); events, names and slang after that
   are unknown to the vocabulary.
 - Obfuscation beyond what the normaliser undoes (new look-alike characters, words run together
