@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from propclf import __version__
+from propclf.text import QUOTE_MODES
 
 _FORMATS = click.Choice(["table", "jsonl", "csv"])
 
@@ -231,7 +232,7 @@ def info(model_path: str | None, fmt: str) -> None:
 )
 @click.option(
     "--quotes",
-    type=click.Choice(["attributed", "separate", "mask", "ignore"]),
+    type=click.Choice(QUOTE_MODES),
     default="separate",
     show_default=True,
     help="Quoted speech: own features (separate), attributed quotations apart (attributed), "

@@ -822,34 +822,20 @@ def _build(
 ) -> list[dict[str, Any]]:
     ids, label_of = batch.ids, _LABEL_OF_BAND
     scored = ids if good is None else [ids[i] for i in good]
-    out: list[dict[str, Any]]
-    if model_id is not None and not any(hits):  # the usual batch: short texts, one list display
-        out = [
-            {
-                "id": rid,
-                "label": label_of[band],
-                "score": round(score, 6),  # as Result.to_dict
-                "band": band,
-                "error": None,
-                "model": model_id,
-            }
-            for rid, score, band in zip(scored, scores, bands, strict=True)
-        ]
-    else:
-        out = []
-        for rid, score, band, hit in zip(scored, scores, bands, hits, strict=True):
-            rec = {
-                "id": rid,
-                "label": label_of[band],
-                "score": round(score, 6),
-                "band": band,
-                "error": None,
-            }
-            if hit:
-                rec["passages"] = [p.to_dict() for p in hit]
-            if model_id is not None:
-                rec["model"] = model_id
-            out.append(rec)
+    out: list[dict[str, Any]] = []
+    for rid, score, band, hit in zip(scored, scores, bands, hits, strict=True):
+        rec = {
+            "id": rid,
+            "label": label_of[band],
+            "score": round(score, 6),  # as Result.to_dict
+            "band": band,
+            "error": None,
+        }
+        if hit:
+            rec["passages"] = [p.to_dict() for p in hit]
+        if model_id is not None:
+            rec["model"] = model_id
+        out.append(rec)
     if good is None:
         return out
     records: list[dict[str, Any]] = [{} for _ in ids]
