@@ -198,6 +198,10 @@ def run(configs: list[dict[str, Any]]) -> None:
         if cfg.get("char"):
             xc = sp.load_npz(CACHE / "XC.npz").tocsr()[rows]
             extra.append((cfg["char"] * xc, cfg["char"] * sp.load_npz(CACHE / "FXC.npz")))
+        if cfg.get("sub"):
+            kind = cfg.get("sub_kind", "mean")
+            xs = sp.load_npz(CACHE / f"XS_{kind}.npz").tocsr()[rows]
+            extra.append((cfg["sub"] * xs, cfg["sub"] * sp.load_npz(CACHE / f"FXS_{kind}.npz")))
         for a, b in extra:
             X = sp.hstack([X, sp.csr_matrix(a)]).tocsr()
             FX = sp.hstack([FX, sp.csr_matrix(b)]).tocsr()

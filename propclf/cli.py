@@ -253,6 +253,14 @@ def info(model_path: str | None, fmt: str) -> None:
     show_default=True,
     help="Vocabulary cap; grouped-CV PR-AUC 0.795 / 0.803 / 0.806 / 0.807 at 100k / 200k / 400k / 800k.",
 )
+@click.option(
+    "--subword-buckets",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Add fastText-style character 3-5-gram features of every word, hashed into this many "
+    "columns (a power of two, e.g. 1048576); 0: word n-grams only.",
+)
 @click.option("--limit", type=int, help="Use at most N records per source (quick runs).")
 @click.option(
     "--supplement/--no-supplement",

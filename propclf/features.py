@@ -15,6 +15,8 @@ and loads fast.
 from __future__ import annotations
 
 import itertools
+import threading
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -25,6 +27,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from propclf.text import (
+    QUOTE_PREFIXES,
     TOKEN_OR_SEP,
     TOKEN_PATTERN,
     QuoteMode,
@@ -280,6 +283,8 @@ class _ChunkIds:
 
     def __init__(self, vocabulary: dict[str, int]) -> None:
         self.vocabulary = vocabulary
+        self.source: dict[str, int] = vocabulary  # the fitted vocabulary this cache serves
+        self.subwords: _Subwords | None = None
         self.ids = _TokenIds(vocabulary)
         self.known: tuple[np.ndarray, np.ndarray, np.ndarray] = (
             np.zeros(0, dtype=np.uint64),
@@ -331,6 +336,156 @@ class _ChunkIds:
         self.table = table
 
 
+class _Types(dict[str, int]):
+    """Token -> type id for the subword features: the vocabulary's own ids, then a new id for
+    every other token met (so out-of-vocabulary words still have an identity)."""
+
+    def __init__(self, vocabulary: dict[str, int]) -> None:
+        super().__init__(vocabulary)
+        self.n_vocab = len(vocabulary)
+        self.words: list[str] = [""] * len(vocabulary)
+        for tok, i in vocabulary.items():
+            self.words[i] = tok
+        self._lock = threading.Lock()
+
+    def get(self, key: str, default: Any = None) -> int:
+        tid = dict.get(self, key)
+        if tid is None:
+            with self._lock:
+                tid = dict.get(self, key)
+                if tid is None:
+                    tid = self[key] = len(self.words)
+                    self.words.append(key)
+        return tid
+
+
+def subword_buckets(token: str, ngrams: tuple[int, int], n_buckets: int) -> list[int]:
+    """Hash bucket of every character n-gram of ``<token>`` (fastText's word boundaries).
+
+    A quoted token (``q_``/``r_``) hashes its grams with its prefix as salt, so quoted speech has
+    subword features of its own, as it has word features of its own. CRC-32 keeps the buckets
+    the same on every machine and Python version.
+    """
+    salt = b""
+    if token[:2] in QUOTE_PREFIXES and len(token) > 2:
+        salt, token = token[:2].encode(), token[2:]
+    w = "<" + token + ">"
+    mask = n_buckets - 1
+    out = []
+    for n in range(ngrams[0], ngrams[1] + 1):
+        for k in range(len(w) - n + 1):
+            out.append(zlib.crc32(salt + w[k : k + n].encode("utf-8", "surrogatepass")) & mask)
+    return out
+
+
+class _Subwords:
+    """Per-type subword vectors of one fitted vectoriser, computed once per type on first use.
+
+    A type's vector has, per bucket, the number of its n-grams in that bucket times the bucket's
+    idf; buckets below ``subword_min_df`` (idf 0) and excluded tokens give nothing. Keeps, per
+    type, its buckets and weights, its squared norm, and its dot product with the last weight
+    vector asked for (so scoring a known type costs one gather).
+    """
+
+    def __init__(self, vec: FastTfidfVectorizer, types: _Types) -> None:
+        assert vec.subword_idf_ is not None
+        self.types = types
+        self.idf: np.ndarray = vec.subword_idf_
+        self.ngrams = vec.subword_ngrams
+        self.exclude = frozenset(vec.subword_exclude)
+        self.vectors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.sq = np.zeros(0)
+        self.known = np.zeros(0, dtype=bool)
+        self.coef: tuple[object, np.ndarray] | None = None
+        self.dots = np.zeros(0)
+        self.dotted = np.zeros(0, dtype=bool)
+        self.lock = threading.Lock()
+
+    def _grow(self, n: int) -> None:
+        if n > len(self.known):
+            size = max(n, 2 * len(self.known), 1024)
+            self.sq = np.concatenate((self.sq, np.zeros(size - len(self.sq))))
+            self.known = np.concatenate((self.known, np.zeros(size - len(self.known), bool)))
+            self.dots = np.concatenate((self.dots, np.zeros(size - len(self.dots))))
+            self.dotted = np.concatenate((self.dotted, np.zeros(size - len(self.dotted), bool)))
+
+    def vector(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        """Buckets (sorted) and weights of one type."""
+        vec = self.vectors.get(tid)
+        if vec is None:
+            word = self.types.words[tid]
+            core = word[2:] if word[:2] in QUOTE_PREFIXES else word
+            b: Any
+            w: Any
+            if core in self.exclude or not word:
+                b = np.zeros(0, dtype=np.int64)
+                w = np.zeros(0)
+            else:
+                b, counts = np.unique(
+                    np.array(subword_buckets(word, self.ngrams, len(self.idf)), dtype=np.int64),
+                    return_counts=True,
+                )
+                w = counts * self.idf[b].astype(np.float64)
+                b, w = b[w > 0], w[w > 0]
+            vec = self.vectors[tid] = (b, w)
+        return vec
+
+    def norms(self, tids: np.ndarray) -> np.ndarray:
+        """Squared norm of each type's vector (``tids`` unique)."""
+        with self.lock:
+            self._grow(len(self.types.words))
+            for t in tids[~self.known[tids]].tolist():
+                self.sq[t] = float(np.dot(self.vector(t)[1], self.vector(t)[1]))
+                self.known[t] = True
+            return self.sq[tids]
+
+    def dot(self, tids: np.ndarray, key: object, coef: np.ndarray) -> np.ndarray:
+        """Each type's vector dotted with ``coef`` (the subword block of a weight vector)."""
+        with self.lock:
+            self._grow(len(self.types.words))
+            if self.coef is None or self.coef[0] is not key:
+                self.coef = (key, coef)
+                self.dotted[:] = False
+            for t in tids[~self.dotted[tids]].tolist():
+                b, w = self.vector(t)
+                self.dots[t] = float(np.dot(w, coef[b]))
+                self.dotted[t] = True
+            return self.dots[tids]
+
+    def matrix(self, tids: np.ndarray) -> sp.csr_matrix:
+        """The vectors of ``tids`` as rows."""
+        with self.lock:
+            parts = [self.vector(t) for t in tids.tolist()]
+        lens = np.fromiter((len(b) for b, _ in parts), dtype=np.int64, count=len(parts))
+        indptr = np.concatenate(([0], np.cumsum(lens)))
+        indices = np.concatenate([np.zeros(0, dtype=np.int64), *(b for b, _ in parts)])
+        data = np.concatenate([np.zeros(0), *(w for _, w in parts)])
+        return sp.csr_matrix((data, indices, indptr), shape=(len(parts), len(self.idf)))
+
+
+class _SubwordRows:
+    """The subword part of one batch: per (row, type) pair its weight ``a_t / norm``."""
+
+    def __init__(
+        self,
+        subwords: _Subwords,
+        rows: np.ndarray,
+        types: np.ndarray,
+        inverse: np.ndarray,
+        weight: np.ndarray,
+    ) -> None:
+        self.subwords, self.rows, self.types = subwords, rows, types
+        self.inverse, self.weight = inverse, weight
+
+    def matrix(self, n_rows: int) -> sp.csr_matrix:
+        a = sp.csr_matrix((self.weight, (self.rows, self.inverse)), shape=(n_rows, len(self.types)))
+        return (a @ self.subwords.matrix(self.types)).tocsr()
+
+    def dot(self, n_rows: int, key: object, coef: np.ndarray) -> np.ndarray:
+        dots = self.subwords.dot(self.types, key, coef)
+        return np.bincount(self.rows, weights=self.weight * dots[self.inverse], minlength=n_rows)
+
+
 class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
     """Word unigram + bigram TF-IDF over raw texts, with a vectorised transform.
 
@@ -346,6 +501,23 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         Also use pairs of adjacent tokens.
     dtype : numpy dtype, default=np.float32
         Dtype of the output matrix.
+    subword_buckets : int, default=0
+        When non-zero (a power of two), append fastText-style subword features in this many
+        hashed columns: every token (in the vocabulary or not) stands for the character
+        n-grams of ``<token>`` (``subword_ngrams``), hashed with CRC-32. A text's subword vector
+        is ``sum_t a_t u_t / sqrt(sum_t a_t**2 |u_t|**2)`` over its distinct tokens ``t``, with
+        ``a_t = 1 + log(count)`` and ``u_t`` the token's n-gram counts per bucket times the
+        bucket's idf (buckets in fewer than ``subword_min_df`` training texts get idf 0). The
+        norm treats different words' vectors as orthogonal, which makes each token's share of a
+        linear score a per-type constant: scoring costs one lookup per token, and a misspelled
+        or unseen word still counts through the n-grams it shares with known words.
+    subword_ngrams : tuple of int, default=(3, 5)
+        Shortest and longest character n-gram of the subword features.
+    subword_min_df : int, default=5
+        Minimum document frequency of a subword bucket.
+    subword_exclude : tuple of str, default=()
+        Tokens (also in their quoted ``q_``/``r_`` form) without subword features: names that
+        identify a source (see ``PropagandaClassifier.exclude_tokens``).
 
     Attributes
     ----------
@@ -358,7 +530,9 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
     bigram_col_ : ndarray of int32
         Column of each bigram key.
     idf_ : ndarray of float32
-        Inverse document frequency per column.
+        Inverse document frequency per word n-gram column.
+    subword_idf_ : ndarray of float32 or None
+        Inverse document frequency per subword bucket (0 below ``subword_min_df``).
     feature_names_ : ndarray of str
         N-gram per column (bigrams joined by a space).
     """
@@ -370,18 +544,29 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         max_features: int | None = None,
         bigrams: bool = True,
         dtype: type = np.float32,
+        subword_buckets: int = 0,
+        subword_ngrams: tuple[int, int] = (3, 5),
+        subword_min_df: int = 5,
+        subword_exclude: tuple[str, ...] = (),
     ) -> None:
         self.quotes = quotes
         self.min_df = min_df
         self.max_features = max_features
         self.bigrams = bigrams
         self.dtype = dtype
+        self.subword_buckets = subword_buckets
+        self.subword_ngrams = subword_ngrams
+        self.subword_min_df = subword_min_df
+        self.subword_exclude = subword_exclude
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, X: Iterable[str], y: object = None) -> FastTfidfVectorizer:
         """Learn the vocabulary and idf from raw texts."""
         if isinstance(X, str):
             raise TypeError("expected an iterable of texts, got a single string")
+        b = self.subword_buckets
+        if b and (b < 2 or b & (b - 1)):
+            raise ValueError(f"subword_buckets must be 0 or a power of two, got {b}")
         docs = analyze_many(list(X), self.quotes)
         n_docs = len(docs)
         if n_docs == 0:
@@ -425,8 +610,53 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         self.bigram_col_ = np.array(b_cols, dtype=np.int32)[order]
         self.idf_ = (np.log((1.0 + n_docs) / (1.0 + counts)) + 1.0).astype(np.float32)
         self._feature_names = np.array(names, dtype=object)
+        self.subword_idf_ = self._subword_idf(docs) if self.subword_buckets else None
         self.n_features_in_ = 1
+        self.__dict__.pop("_ids", None)
         return self
+
+    def _subword_idf(self, docs: list[list[str]]) -> np.ndarray:
+        """Idf per subword bucket from the training texts' tokens (0 below ``subword_min_df``)."""
+        n_buckets = self.subword_buckets
+        type_of: dict[str, int] = {}
+        rows, cols = [], []
+        for i, toks in enumerate(docs):
+            for t in set(toks):
+                rows.append(i)
+                cols.append(type_of.setdefault(t, len(type_of)))
+        grams_r: list[int] = []
+        grams_c: list[int] = []
+        exclude = set(self.subword_exclude)
+        for t, j in type_of.items():
+            if (t[2:] if t[:2] in QUOTE_PREFIXES else t) in exclude:
+                continue
+            bs = set(subword_buckets(t, self.subword_ngrams, n_buckets))
+            grams_r.extend([j] * len(bs))
+            grams_c.extend(bs)
+        a = sp.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(docs), len(type_of))
+        )
+        g = sp.csr_matrix(
+            (np.ones(len(grams_r), np.float32), (grams_r, grams_c)),
+            shape=(len(type_of), n_buckets),
+        )
+        df = np.zeros(n_buckets)
+        for i in range(0, len(docs), 20_000):  # bounded memory: the product is dense-ish
+            block = (a[i : i + 20_000] @ g).tocsr()
+            df += np.bincount(block.indices, minlength=n_buckets)
+        idf = np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0
+        idf[df < self.subword_min_df] = 0.0
+        return idf.astype(np.float32)
+
+    @property
+    def n_word_features_(self) -> int:
+        """Number of word n-gram columns (the subword buckets, if any, follow them)."""
+        check_is_fitted(self, "idf_")
+        return len(self.idf_)
+
+    def _n_columns(self) -> int:
+        sub = self.__dict__.get("subword_idf_")
+        return len(self.idf_) + (0 if sub is None else len(sub))
 
     @property
     def feature_names_(self) -> np.ndarray:
@@ -450,9 +680,13 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         return names
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        """N-gram of each output column."""
+        """N-gram of each output column (``subword_<bucket>`` for the subword columns)."""
         check_is_fitted(self, "idf_")
-        return self.feature_names_.copy()
+        sub = self.__dict__.get("subword_idf_")
+        if sub is None:
+            return self.feature_names_.copy()
+        buckets = np.array([f"subword_{b}" for b in range(len(sub))], dtype=object)
+        return np.concatenate((self.feature_names_, buckets))
 
     # -- transforming ----------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -466,15 +700,42 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
     def __setstate__(self, state: dict[str, Any]) -> None:
         # artifacts saved before the names were derived carry them under the old attribute
         names = state.pop("feature_names_", None)
+        for key, default in (
+            ("subword_buckets", 0),
+            ("subword_ngrams", (3, 5)),
+            ("subword_min_df", 5),
+            ("subword_exclude", ()),
+            ("subword_idf_", None),
+        ):
+            state.setdefault(key, default)  # saved before subword features existed
         self.__dict__.update(state)
         if names is not None:
             self._feature_names = names
 
-    def _token_ids(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Row and vocabulary id of every token in the batch, after letter-run merging."""
+    def _cache(self) -> _ChunkIds:
+        """Chunk -> id cache (not pickled). With subword features its ids are type ids: the
+        vocabulary's, then new ones for other tokens; it is replaced when those grow too many."""
         cache = self.__dict__.get("_ids")
-        if cache is None or cache.vocabulary is not self.vocabulary_:
-            cache = self._ids = _ChunkIds(self.vocabulary_)
+        subwords = self.__dict__.get("subword_idf_") is not None
+        if (
+            cache is None
+            or cache.source is not self.vocabulary_
+            or (subwords and len(cache.vocabulary) > len(self.vocabulary_) + _CACHE_LIMIT)
+        ):
+            if subwords:
+                types = _Types(self.vocabulary_)
+                cache = _ChunkIds(types)
+                cache.subwords = _Subwords(self, types)
+            else:
+                cache = _ChunkIds(self.vocabulary_)
+            cache.source = self.vocabulary_
+            self._ids = cache
+        return cache
+
+    def _token_ids(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray, _ChunkIds]:
+        """Row and id of every token in the batch, after letter-run merging, and the cache that
+        gave the ids (ids ``>= len(vocabulary_)`` are out-of-vocabulary types)."""
+        cache = self._cache()
         buf, starts, ends = _chunks(normalize_joined(X, self.quotes))
         ids = cache.lookup(buf, starts, ends)
         compound = np.flatnonzero(ids == _COMPOUND_ID)
@@ -487,14 +748,13 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         ids, rows = ids[keep], rows[keep]
         letters = ids <= _LETTER_BASE
         if letters.any():
-            ids, rows = self._merge_letters(ids, rows, letters)
-        return rows, ids
+            ids, rows = self._merge_letters(ids, rows, letters, cache.vocabulary)
+        return rows, ids, cache
 
     def _merge_letters(
-        self, ids: np.ndarray, rows: np.ndarray, letters: np.ndarray
+        self, ids: np.ndarray, rows: np.ndarray, letters: np.ndarray, vocab: dict[str, int]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Merge runs of 3+ single letters in one row into a word (see ``merge_letter_runs``)."""
-        vocab = self.vocabulary_
         cached = self.__dict__.get("_letter_ids")  # id of each letter a..z (not pickled)
         if cached is None or cached[0] is not vocab:
             letter_ids = np.array([vocab.get(chr(97 + i), -1) for i in range(26)], dtype=np.int64)
@@ -533,9 +793,10 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             )
         return cached[1]
 
-    def _columns(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Row and column of every n-gram occurrence in the batch (vectorised)."""
-        rows, ids = self._token_ids(X)
+    def _columns(self, rows: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column of every word n-gram occurrence in the batch (vectorised)."""
+        if self.__dict__.get("subword_idf_") is not None:  # out-of-vocabulary types
+            ids = np.where(ids < len(self.vocabulary_), ids, -1)
         ucol = np.concatenate(([-1], self.unigram_col_))[ids + 1]  # ids >= -1 (unknown)
         keep = ucol >= 0
         out_rows = [rows[keep]]
@@ -556,30 +817,52 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             raise TypeError("expected an iterable of texts, got a single string")
         return X if isinstance(X, Sequence) else list(X)
 
-    def _weights(self, docs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Row and column of every non-zero (sorted by row, then column) and its value."""
+    def _weights(
+        self, docs: Sequence[str]
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], _SubwordRows | None]:
+        """Word part: row and column of every non-zero (sorted by row, then column) and its
+        value; subword part (or ``None``): each row's distinct types, their ``a_t / norm``."""
         n_rows, n_cols = len(docs), len(self.idf_)
-        rows, cols = self._columns(docs)
+        rows, ids, cache = self._token_ids(docs)
+        wrows, cols = self._columns(rows, ids)
         # count duplicates: sort (row, col) keys once, run-length encode
-        keys, counts = np.unique(rows * n_cols + cols, return_counts=True)
+        keys, counts = np.unique(wrows * n_cols + cols, return_counts=True)
         r = keys // n_cols
         c = keys - r * n_cols
         data = (1.0 + np.log(counts.astype(np.float64))) * self.idf_[c]
         norms = np.sqrt(np.bincount(r, weights=data * data, minlength=n_rows))
-        return r, c, (data / norms[r]).astype(self.dtype)
+        word = (r, c, (data / norms[r]).astype(self.dtype))
+        subwords = getattr(cache, "subwords", None)
+        if subwords is None:
+            return word, None
+        n_types = max(len(cache.vocabulary), 1)
+        keep = ids >= 0
+        keys, counts = np.unique(rows[keep] * n_types + ids[keep], return_counts=True)
+        tr = keys // n_types
+        tt = keys - tr * n_types
+        a = 1.0 + np.log(counts.astype(np.float64))
+        uniq, inverse = np.unique(tt, return_inverse=True)
+        sq = subwords.norms(uniq)[inverse]
+        norm = np.sqrt(np.bincount(tr, weights=a * a * sq, minlength=n_rows))
+        nz = sq > 0
+        tr, tt, inverse = tr[nz], tt[nz], inverse[nz]
+        return word, _SubwordRows(subwords, tr, uniq, inverse, a[nz] / norm[tr])
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
-        """TF-IDF matrix (rows L2-normalised) of normalised texts."""
+        """TF-IDF matrix (word part rows L2-normalised; subword columns, if any, after it)."""
         docs = self._docs(X)
         rows, cols, data = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], []
+        sub_blocks = []
         for i, j in _batches(docs):
-            r, c, d = self._weights(docs[i:j])
+            (r, c, d), sub = self._weights(docs[i:j])
             rows.append(r + i)
             cols.append(c)
             data.append(d)
+            if sub is not None:
+                sub_blocks.append(sub.matrix(j - i))
         r = np.concatenate(rows)
         indptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=len(docs)))))
-        return sp.csr_matrix(
+        word = sp.csr_matrix(
             (
                 np.concatenate([np.zeros(0, dtype=self.dtype), *data]),
                 np.concatenate(cols).astype(np.int32),
@@ -587,6 +870,17 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             ),
             shape=(len(docs), len(self.idf_)),
         )
+        if self.subword_idf_ is None:
+            return word
+        n_sub = len(self.subword_idf_)
+        sub = (
+            sp.vstack(sub_blocks).tocsr()
+            if sub_blocks
+            else sp.csr_matrix((len(docs), n_sub), dtype=self.dtype)
+        )
+        out = sp.hstack([word, sub.astype(self.dtype)], format="csr")
+        out.sort_indices()
+        return out
 
     def transform_dot(self, X: Iterable[str], coef: np.ndarray) -> np.ndarray:
         """``transform(X) @ coef`` for a weight vector, without building the sparse matrix.
@@ -596,12 +890,35 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         matrix construction is skipped, which matters when only scores are wanted.
         """
         docs = self._docs(X)
+        key = coef
         coef = np.asarray(coef, dtype=np.float64).ravel()
+        if len(coef) != self._n_columns():
+            raise ValueError(f"coef has {len(coef)} entries, expected {self._n_columns()}")
+        n_word = len(self.idf_)
         out = np.zeros(len(docs))
         for i, j in _batches(docs):
-            r, c, data = self._weights(docs[i:j])
+            (r, c, data), sub = self._weights(docs[i:j])
             out[i:j] = np.bincount(r, weights=data.astype(np.float64) * coef[c], minlength=j - i)
+            if sub is not None:
+                out[i:j] += sub.dot(j - i, key, coef[n_word:])
         return out
+
+    def subword_contributions(self, text: str, coef: np.ndarray) -> list[tuple[str, float]]:
+        """Each distinct token of ``text`` with its subword features' share of ``text @ coef``
+        (empty without subword features); the shares add up to the subword part of the score."""
+        check_is_fitted(self, "idf_")
+        if self.__dict__.get("subword_idf_") is None:
+            return []
+        coef = np.asarray(coef, dtype=np.float64).ravel()
+        _, sub = self._weights([text])
+        assert sub is not None
+        m = sub.subwords.matrix(sub.types)
+        dots = m @ coef[len(self.idf_) :]
+        words = sub.subwords.types.words
+        return [
+            (words[int(sub.types[k])], float(w * dots[k]))
+            for k, w in zip(sub.inverse.tolist(), sub.weight.tolist(), strict=True)
+        ]
 
     def ngram_spans(self, tokens: Sequence[str]) -> list[tuple[str, int, int]]:
         """Every feature n-gram in a token list (from ``analyze``) with its token span ``(i, j)``."""

@@ -117,7 +117,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         coefficients. The training command uses 1.0.
     exclude_tokens : tuple of str, default=()
         Tokens that may not carry weight: every n-gram containing one (or its quoted ``q_`` or
-        ``r_`` form) gets a zero coefficient. Training uses it for names that identify one source
+        ``r_`` form) gets a zero coefficient, and the token has no subword features. Training uses it for names that identify one source
         rather than a function (see :func:`propclf.training.source_specific_names`).
 
     Attributes
@@ -162,6 +162,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         exclude_tokens: tuple[str, ...] = (),
         nb_smoothing: float | None = None,
         document_correction: float = 0.5,
+        subword_buckets: int = 0,
     ) -> None:
         self.quotes = quotes
         self.min_df = min_df
@@ -178,6 +179,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         self.exclude_tokens = exclude_tokens
         self.nb_smoothing = nb_smoothing
         self.document_correction = document_correction
+        self.subword_buckets = subword_buckets
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # models saved before a parameter existed behave as they did then
@@ -185,6 +187,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         state.setdefault("nb_smoothing", None)
         state.setdefault("document_correction", 0.0)
         state.setdefault("reporting_quantiles_", None)
+        state.setdefault("subword_buckets", 0)
         self.__dict__.update(state)
 
     # -- fitting ---------------------------------------------------------------------------------
@@ -197,7 +200,11 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
                 (
                     "tfidf",
                     FastTfidfVectorizer(
-                        quotes=self.quotes, min_df=self.min_df, max_features=self.max_features
+                        quotes=self.quotes,
+                        min_df=self.min_df,
+                        max_features=self.max_features,
+                        subword_buckets=self.subword_buckets,
+                        subword_exclude=tuple(self.exclude_tokens),
                     ),
                 ),
                 ("clf", LogisticRegression(C=self.C, class_weight=cw, solver="liblinear")),
@@ -219,10 +226,10 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         if self.exclude_tokens:
             excluded = set(self.exclude_tokens)
             excluded |= {p + t for t in excluded for p in QUOTE_PREFIXES}
-            keep = np.array(
-                [not excluded.intersection(name.split(" ")) for name in vec.feature_names_],
-                dtype=np.float32,
-            )
+            keep = np.ones(Xt.shape[1], dtype=np.float32)  # subword columns: excluded by type
+            keep[: vec.n_word_features_] = [
+                not excluded.intersection(name.split(" ")) for name in vec.feature_names_
+            ]
             if not keep.all():
                 Xt = Xt @ sp.diags(keep.astype(Xt.dtype))
         if self.nb_smoothing is None:
@@ -450,8 +457,9 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
     def top_features(self, n: int = 20) -> dict[str, list[tuple[str, float]]]:
         """The ``n`` strongest n-grams for each class, with their weights."""
         check_is_fitted(self, "pipeline_")
-        coef = self.pipeline_.named_steps["clf"].coef_.ravel() * self.calibration_[0]
         names = self.pipeline_.named_steps["tfidf"].feature_names_
+        coef = self.pipeline_.named_steps["clf"].coef_.ravel()[: len(names)]
+        coef = coef * self.calibration_[0]
         order = np.argsort(coef)
         return {
             _POS: [(str(names[j]), float(coef[j])) for j in order[::-1][:n]],
@@ -462,9 +470,11 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         """The n-grams that drove the score of ``text``, strongest first.
 
         Each :class:`~propclf.result.Reason` has the n-gram (as the model sees it: normalised,
-        ``q_`` marking quoted and ``r_`` attributed speech), its contribution to the log-odds (positive pushes towards
-        propaganda) and the character spans where it occurs in ``text``. The contributions of all
-        n-grams plus the intercept add up to :meth:`decision_function`.
+        ``q_`` marking quoted and ``r_`` attributed speech), its contribution to the log-odds
+        (positive pushes towards propaganda) and the character spans where it occurs in
+        ``text``. With subword features, a word's spelling (its character n-grams) is a reason
+        of its own, written ``~word``. The contributions of all reasons plus the intercept add up
+        to :meth:`decision_function`.
         """
         check_is_fitted(self, "pipeline_")
         if not isinstance(text, str):
@@ -472,15 +482,21 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         vec: FastTfidfVectorizer = self.pipeline_.named_steps["tfidf"]
         coef = self.pipeline_.named_steps["clf"].coef_.ravel() * self.calibration_[0]
         row = vec.transform([text])
-        contrib = row.data * coef[row.indices]
-        order = np.argsort(-np.abs(contrib))[:top]
+        words = row.indices < vec.n_word_features_
+        indices = row.indices[words]
+        names = [str(n) for n in vec.feature_names_[indices]]
+        contrib = (row.data[words] * coef[indices]).tolist()
+        for tok, c in vec.subword_contributions(text, coef):
+            names.append("~" + tok)
+            contrib.append(c)
         aligned = self._aligned_tokens(text)
         out = []
-        for k in order.tolist():
+        for k in np.argsort(-np.abs(np.asarray(contrib)), kind="stable")[:top].tolist():
             if contrib[k] == 0.0:  # excluded n-grams (and exact zeros) explain nothing
                 continue
-            ngram = str(vec.feature_names_[row.indices[k]])
-            out.append(Reason(ngram, float(contrib[k]), _find_spans(ngram.split(" "), aligned)))
+            ngram = names[k]
+            spans = _find_spans(ngram.removeprefix("~").split(" "), aligned)
+            out.append(Reason(ngram, float(contrib[k]), spans))
         return tuple(out)
 
     def _aligned_tokens(self, text: str) -> list[tuple[str, int, int]]:

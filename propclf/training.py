@@ -204,6 +204,7 @@ def train(
     nb_smoothing: float | None = 1.0,
     held_out_path: str | None = None,
     document_correction: float = 0.5,
+    subword_buckets: int = 0,
 ) -> dict[str, Any]:
     """Train, evaluate on held-out groups, fit thresholds, save; return the training report.
 
@@ -256,6 +257,7 @@ def train(
         exclude_tokens=tuple(sorted(names)),
         nb_smoothing=nb_smoothing or None,
         document_correction=document_correction,
+        subword_buckets=subword_buckets,
     )
     model.fit(texts, y, sample_weight=weights, groups=groups)
     p = _cross_fitted_probabilities(model.oof_decision_, model.oof_fold_, y)
