@@ -362,29 +362,44 @@ class _Types(dict[str, int]):
 def subword_buckets(token: str, ngrams: tuple[int, int], n_buckets: int) -> list[int]:
     """Hash bucket of every character n-gram of ``<token>`` (fastText's word boundaries).
 
-    A quoted token (``q_``/``r_``) hashes its grams with its prefix as salt, so quoted speech has
-    subword features of its own, as it has word features of its own. CRC-32 keeps the buckets
-    the same on every machine and Python version.
+    Buckets are ``crc32(prefix + gram) % n_buckets`` over the UTF-8 n-grams (``n_buckets`` a
+    power of two): a quoted token (``q_``/``r_``) hashes its grams with its prefix as salt, so
+    quoted speech has subword features of its own, as it has word features of its own. CRC-32
+    keeps the buckets the same on every machine and Python version.
+
+    Examples
+    --------
+    >>> subword_buckets("war", (3, 5), 16)
+    [9, 1, 10, 6, 1, 7]
     """
-    salt = b""
+    seed = 0
     if token[:2] in QUOTE_PREFIXES and len(token) > 2:
-        salt, token = token[:2].encode(), token[2:]
-    w = "<" + token + ">"
+        seed, token = zlib.crc32(token[:2].encode()), token[2:]
     mask = n_buckets - 1
-    out = []
-    for n in range(ngrams[0], ngrams[1] + 1):
-        for k in range(len(w) - n + 1):
-            out.append(zlib.crc32(salt + w[k : k + n].encode("utf-8", "surrogatepass")) & mask)
-    return out
+    crc = zlib.crc32
+    if token.isascii():
+        w = b"<" + token.encode() + b">"
+        return [
+            crc(w[k : k + n], seed) & mask
+            for n in range(ngrams[0], ngrams[1] + 1)
+            for k in range(len(w) - n + 1)
+        ]
+    u = "<" + token + ">"
+    return [
+        crc(u[k : k + n].encode("utf-8", "surrogatepass"), seed) & mask
+        for n in range(ngrams[0], ngrams[1] + 1)
+        for k in range(len(u) - n + 1)
+    ]
 
 
 class _Subwords:
     """Per-type subword vectors of one fitted vectoriser, computed once per type on first use.
 
     A type's vector has, per bucket, the number of its n-grams in that bucket times the bucket's
-    idf; buckets below ``subword_min_df`` (idf 0) and excluded tokens give nothing. Keeps, per
-    type, its buckets and weights, its squared norm, and its dot product with the last weight
-    vector asked for (so scoring a known type costs one gather).
+    idf; buckets below ``subword_min_df`` (idf 0) and excluded tokens give nothing. New types are
+    computed in bulk (one CRC-32 per n-gram in Python, the rest in NumPy) into a flat store of
+    (bucket, weight) runs; kept per type are its run, its squared norm and its dot product with
+    the last weight vector asked for, so scoring a known type costs one gather.
     """
 
     def __init__(self, vec: FastTfidfVectorizer, types: _Types) -> None:
@@ -393,97 +408,114 @@ class _Subwords:
         self.idf: np.ndarray = vec.subword_idf_
         self.ngrams = vec.subword_ngrams
         self.exclude = frozenset(vec.subword_exclude)
-        self.vectors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # type, bucket, weight
+        self.flat: tuple[np.ndarray, np.ndarray] | None = None  # buckets, weights, concatenated
+        self.n_flat = 0
+        self.start = np.zeros(0, dtype=np.int64)  # each type's run in the flat store
+        self.length = np.zeros(0, dtype=np.int64)
         self.sq = np.zeros(0)
         self.known = np.zeros(0, dtype=bool)
-        self.coef: tuple[object, np.ndarray] | None = None
         self.dots = np.zeros(0)
-        self.dotted = np.zeros(0, dtype=bool)
+        self.coef: tuple[object, np.ndarray] | None = None
         self.lock = threading.Lock()
 
     def _grow(self, n: int) -> None:
         if n > len(self.known):
-            size = max(n, 2 * len(self.known), 1024)
-            self.sq = np.concatenate((self.sq, np.zeros(size - len(self.sq))))
-            self.known = np.concatenate((self.known, np.zeros(size - len(self.known), bool)))
-            self.dots = np.concatenate((self.dots, np.zeros(size - len(self.dots))))
-            self.dotted = np.concatenate((self.dotted, np.zeros(size - len(self.dotted), bool)))
+            extra = max(n, 2 * len(self.known), 1024) - len(self.known)
+            self.start = np.concatenate((self.start, np.zeros(extra, dtype=np.int64)))
+            self.length = np.concatenate((self.length, np.zeros(extra, dtype=np.int64)))
+            self.sq = np.concatenate((self.sq, np.zeros(extra)))
+            self.known = np.concatenate((self.known, np.zeros(extra, dtype=bool)))
+            self.dots = np.concatenate((self.dots, np.zeros(extra)))
 
-    def vector(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
-        """Buckets (sorted) and weights of one type."""
-        vec = self.vectors.get(tid)
-        if vec is None:
-            word = self.types.words[tid]
-            core = word[2:] if word[:2] in QUOTE_PREFIXES else word
-            b: Any
-            w: Any
-            if core in self.exclude or not word:
-                b = np.zeros(0, dtype=np.int64)
-                w = np.zeros(0)
-            else:
-                b, counts = np.unique(
-                    np.array(subword_buckets(word, self.ngrams, len(self.idf)), dtype=np.int64),
-                    return_counts=True,
-                )
-                w = counts * self.idf[b].astype(np.float64)
-                b, w = b[w > 0], w[w > 0]
-            vec = self.vectors[tid] = (b, w)
-        return vec
+    def _ensure(self, tids: np.ndarray) -> None:
+        """Compute the vectors of the types in ``tids`` not computed yet."""
+        self._grow(len(self.types.words))
+        new = np.unique(tids[~self.known[tids]])
+        if not new.size:
+            return
+        words = self.types.words
+        n_buckets = len(self.idf)
+        owner: list[int] = []
+        buckets: list[int] = []
+        for k, t in enumerate(new.tolist()):
+            word = words[t]
+            if (word[2:] if word[:2] in QUOTE_PREFIXES else word) in self.exclude:
+                continue
+            grams = subword_buckets(word, self.ngrams, n_buckets)
+            owner.extend([k] * len(grams))
+            buckets.extend(grams)
+        keys, counts = np.unique(
+            np.array(owner, dtype=np.int64) * n_buckets + np.array(buckets, dtype=np.int64),
+            return_counts=True,
+        )
+        k_of, b = np.divmod(keys, n_buckets)
+        w = counts * self.idf[b].astype(np.float64)
+        keep = w > 0
+        k_of, b, w = k_of[keep], b[keep], w[keep]
+        t_of = new[k_of]
+        lens = np.bincount(k_of, minlength=len(new))
+        self.start[new] = self.n_flat + np.cumsum(lens) - lens
+        self.length[new] = lens
+        self.sq[new] = np.bincount(k_of, weights=w * w, minlength=len(new))
+        if self.coef is not None:
+            self.dots[new] = np.bincount(k_of, weights=w * self.coef[1][b], minlength=len(new))
+        self.chunks.append((t_of, b, w))
+        self.n_flat += len(b)
+        self.flat = None
+        self.known[new] = True
 
     def norms(self, tids: np.ndarray) -> np.ndarray:
-        """Squared norm of each type's vector (``tids`` unique)."""
+        """Squared norm of each type's vector."""
         with self.lock:
-            self._grow(len(self.types.words))
-            for t in tids[~self.known[tids]].tolist():
-                self.sq[t] = float(np.dot(self.vector(t)[1], self.vector(t)[1]))
-                self.known[t] = True
+            self._ensure(tids)
             return self.sq[tids]
 
     def dot(self, tids: np.ndarray, key: object, coef: np.ndarray) -> np.ndarray:
-        """Each type's vector dotted with ``coef`` (the subword block of a weight vector)."""
+        """Each type's vector dotted with ``coef`` (the subword block of a weight vector), which
+        is remembered by identity of ``key`` (the caller's weight array)."""
         with self.lock:
-            self._grow(len(self.types.words))
             if self.coef is None or self.coef[0] is not key:
                 self.coef = (key, coef)
-                self.dotted[:] = False
-            for t in tids[~self.dotted[tids]].tolist():
-                b, w = self.vector(t)
-                self.dots[t] = float(np.dot(w, coef[b]))
-                self.dotted[t] = True
+                self.dots[:] = 0.0
+                for t_of, b, w in self.chunks:
+                    self.dots[t_of] = 0.0
+                    np.add.at(self.dots, t_of, w * coef[b])
+            self._ensure(tids)
             return self.dots[tids]
 
     def matrix(self, tids: np.ndarray) -> sp.csr_matrix:
         """The vectors of ``tids`` as rows."""
         with self.lock:
-            parts = [self.vector(t) for t in tids.tolist()]
-        lens = np.fromiter((len(b) for b, _ in parts), dtype=np.int64, count=len(parts))
+            self._ensure(tids)
+            if self.flat is None:
+                self.flat = (
+                    np.concatenate([np.zeros(0, dtype=np.int64), *(c[1] for c in self.chunks)]),
+                    np.concatenate([np.zeros(0), *(c[2] for c in self.chunks)]),
+                )
+            flat_b, flat_w = self.flat
+            start, lens = self.start[tids], self.length[tids]
         indptr = np.concatenate(([0], np.cumsum(lens)))
-        indices = np.concatenate([np.zeros(0, dtype=np.int64), *(b for b, _ in parts)])
-        data = np.concatenate([np.zeros(0), *(w for _, w in parts)])
-        return sp.csr_matrix((data, indices, indptr), shape=(len(parts), len(self.idf)))
+        at = np.repeat(start - indptr[:-1], lens) + np.arange(indptr[-1])
+        return sp.csr_matrix((flat_w[at], flat_b[at], indptr), shape=(len(tids), len(self.idf)))
 
 
 class _SubwordRows:
     """The subword part of one batch: per (row, type) pair its weight ``a_t / norm``."""
 
     def __init__(
-        self,
-        subwords: _Subwords,
-        rows: np.ndarray,
-        types: np.ndarray,
-        inverse: np.ndarray,
-        weight: np.ndarray,
+        self, subwords: _Subwords, rows: np.ndarray, types: np.ndarray, weight: np.ndarray
     ) -> None:
-        self.subwords, self.rows, self.types = subwords, rows, types
-        self.inverse, self.weight = inverse, weight
+        self.subwords, self.rows, self.types, self.weight = subwords, rows, types, weight
 
     def matrix(self, n_rows: int) -> sp.csr_matrix:
-        a = sp.csr_matrix((self.weight, (self.rows, self.inverse)), shape=(n_rows, len(self.types)))
-        return (a @ self.subwords.matrix(self.types)).tocsr()
+        uniq, inverse = np.unique(self.types, return_inverse=True)
+        a = sp.csr_matrix((self.weight, (self.rows, inverse)), shape=(n_rows, len(uniq)))
+        return (a @ self.subwords.matrix(uniq)).tocsr()
 
     def dot(self, n_rows: int, key: object, coef: np.ndarray) -> np.ndarray:
         dots = self.subwords.dot(self.types, key, coef)
-        return np.bincount(self.rows, weights=self.weight * dots[self.inverse], minlength=n_rows)
+        return np.bincount(self.rows, weights=self.weight * dots, minlength=n_rows)
 
 
 class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
@@ -841,12 +873,11 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         tr = keys // n_types
         tt = keys - tr * n_types
         a = 1.0 + np.log(counts.astype(np.float64))
-        uniq, inverse = np.unique(tt, return_inverse=True)
-        sq = subwords.norms(uniq)[inverse]
+        sq = subwords.norms(tt)
         norm = np.sqrt(np.bincount(tr, weights=a * a * sq, minlength=n_rows))
         nz = sq > 0
-        tr, tt, inverse = tr[nz], tt[nz], inverse[nz]
-        return word, _SubwordRows(subwords, tr, uniq, inverse, a[nz] / norm[tr])
+        tr, tt = tr[nz], tt[nz]
+        return word, _SubwordRows(subwords, tr, tt, a[nz] / norm[tr])
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
         """TF-IDF matrix (word part rows L2-normalised; subword columns, if any, after it)."""
@@ -912,12 +943,11 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         coef = np.asarray(coef, dtype=np.float64).ravel()
         _, sub = self._weights([text])
         assert sub is not None
-        m = sub.subwords.matrix(sub.types)
-        dots = m @ coef[len(self.idf_) :]
+        dots = sub.subwords.matrix(sub.types) @ coef[len(self.idf_) :]
         words = sub.subwords.types.words
         return [
-            (words[int(sub.types[k])], float(w * dots[k]))
-            for k, w in zip(sub.inverse.tolist(), sub.weight.tolist(), strict=True)
+            (words[t], float(w * d))
+            for t, w, d in zip(sub.types.tolist(), sub.weight.tolist(), dots.tolist(), strict=True)
         ]
 
     def ngram_spans(self, tokens: Sequence[str]) -> list[tuple[str, int, int]]:

@@ -395,6 +395,15 @@ def _quote_phrase(mode: object) -> str:
     return f"quotes: {mode}"
 
 
+def _subword_phrase(buckets: object) -> str:
+    if not buckets:
+        return ""
+    return (
+        f", plus fastText-style character 3-5-grams of every word hashed into {buckets} columns "
+        "(a word's spelling counts even when the word itself was never seen)"
+    )
+
+
 def _nb_phrase(nb_smoothing: float | None) -> str:
     if not nb_smoothing:
         return ""
@@ -457,9 +466,11 @@ _Written by `propclf train`; do not edit by hand. Regenerate with the command be
   extremist groups or their supporters to recruit, glorify, threaten or incite) rather than
   **reporting** (news, analysis, research, official statements, counter-speech, or unrelated text).
 - **Model**: word uni+bigram TF-IDF over normalised, de-obfuscated text with quoted speech in its
-  own feature space ({_quote_phrase(manifest["params"].get("quotes"))}), logistic regression (C={
-        manifest["params"].get("C")
-    }){_nb_phrase(manifest["params"].get("nb_smoothing"))},
+  own feature space ({_quote_phrase(manifest["params"].get("quotes"))}){
+        _subword_phrase(manifest["params"].get("subword_buckets"))
+    }, logistic regression (C={manifest["params"].get("C")}){
+        _nb_phrase(manifest["params"].get("nb_smoothing"))
+    },
   Platt calibration fitted on held-out groups.
 - **Thresholds**: flag ≥ {manifest["thresholds"]["flag"]} (label `propaganda`), review ≥
   {manifest["thresholds"]["review"]}; fitted on grouped held-out scores for precision ≥
