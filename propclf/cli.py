@@ -255,11 +255,11 @@ def info(model_path: str | None, fmt: str) -> None:
 )
 @click.option(
     "--subword-buckets",
-    type=int,
-    default=0,
+    type=click.IntRange(0),
+    default=1 << 20,
     show_default=True,
-    help="Add fastText-style character 3-5-gram features of every word, hashed into this many "
-    "columns (a power of two, e.g. 1048576); 0: word n-grams only.",
+    help="Character 3-5-grams of every word (fastText-style), hashed into this many columns "
+    "(a power of two); 0: word n-grams only. Grouped-CV PR-AUC 0.806 without, 0.817 with 2^20.",
 )
 @click.option("--limit", type=int, help="Use at most N records per source (quick runs).")
 @click.option(
