@@ -4,6 +4,10 @@ Each transform imitates what evaders do to slip past keyword filters: zero-width
 inside words, look-alike letters from other scripts, leetspeak digits, s p a c e d or d.o.t.t.e.d
 letters, and words run together into a hashtag. They are deterministic (seeded), so a recall
 figure measured with them can be reproduced; ``propclf.text`` undoes them before features.
+
+:data:`MISSPELLINGS` are the other kind: deliberate typos (a letter dropped, doubled or swapped)
+that no normaliser can undo; a model meets them only through the character n-grams a misspelled
+word shares with the word (subword features).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import random
 import re
 from collections.abc import Callable
 
-__all__ = ["OBFUSCATIONS", "obfuscate"]
+__all__ = ["MISSPELLINGS", "OBFUSCATIONS", "obfuscate"]
 
 _WORD = re.compile(r"[A-Za-z]{4,}")
 _LOOKALIKE = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і", "y": "у"}
@@ -89,6 +93,21 @@ def mixed(text: str, rnd: random.Random, share: float = 0.3) -> str:
     return homoglyphs(leetspeak(text, rnd, share), rnd, share)
 
 
+def _typo(word: str, rnd: random.Random) -> str:
+    i = rnd.randrange(1, len(word) - 2)  # inner letters only: the word stays recognisable
+    edit = rnd.choice(("drop", "double", "swap"))
+    if edit == "drop":
+        return word[:i] + word[i + 1 :]
+    if edit == "double":
+        return word[: i + 1] + word[i:]
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def typos(text: str, rnd: random.Random, share: float = 0.5) -> str:
+    """Misspell some words: one inner letter dropped, doubled or swapped with its neighbour."""
+    return _rewrite(text, rnd, share, lambda w: _typo(w, rnd))
+
+
 OBFUSCATIONS: dict[str, Callable[[str, random.Random], str]] = {
     "zero_width": zero_width,
     "homoglyphs": homoglyphs,
@@ -99,11 +118,15 @@ OBFUSCATIONS: dict[str, Callable[[str, random.Random], str]] = {
     "mixed": mixed,
 }
 
+MISSPELLINGS: dict[str, Callable[[str, random.Random], str]] = {"typos": typos}
+
 
 def obfuscate(text: str, kind: str, seed: int = 0) -> str:
-    """An obfuscated copy of ``text`` (``kind`` from :data:`OBFUSCATIONS`), reproducible by seed."""
+    """An obfuscated copy of ``text`` (``kind`` from :data:`OBFUSCATIONS` or
+    :data:`MISSPELLINGS`), reproducible by seed."""
+    kinds = {**OBFUSCATIONS, **MISSPELLINGS}
     try:
-        fn = OBFUSCATIONS[kind]
+        fn = kinds[kind]
     except KeyError:
-        raise ValueError(f"unknown obfuscation {kind!r}; one of {sorted(OBFUSCATIONS)}") from None
+        raise ValueError(f"unknown obfuscation {kind!r}; one of {sorted(kinds)}") from None
     return fn(text, random.Random(f"{seed}:{kind}:{text}"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from propclf.evasion import OBFUSCATIONS, obfuscate
+from propclf.evasion import MISSPELLINGS, OBFUSCATIONS, obfuscate
 from propclf.text import analyze
 
 TEXT = "Brothers, join the soldiers of the caliphate and fight the crusaders today."
@@ -48,3 +48,21 @@ def test_recall_on_obfuscated_functional_propaganda(default_model, kind: str) ->
     rep_clean = np.mean(default_model.score(rep) >= flag)
     rep_dirty = np.mean(default_model.score([obfuscate(t, kind) for t in rep]) >= flag)
     assert rep_dirty <= rep_clean + 0.02
+
+
+def test_typos_are_deterministic_and_not_undone() -> None:
+    obf = obfuscate(TEXT, "typos", seed=2)
+    assert obf == obfuscate(TEXT, "typos", seed=2) and obf != TEXT
+    assert analyze(obf) != analyze(TEXT)  # a misspelling is not an obfuscation to normalise
+    assert len(obf.split()) == len(TEXT.split())
+
+
+@pytest.mark.parametrize("kind", sorted(MISSPELLINGS))
+def test_misspelled_functional_propaganda_still_reaches_review(default_model, kind: str) -> None:
+    from propclf.evaluation import functional_records
+
+    prop = [c.text for c in functional_records() if c.label == "propaganda"]
+    review = default_model.review_threshold
+    clean = np.mean(default_model.score(prop) >= review)
+    dirty = np.mean(default_model.score([obfuscate(t, kind) for t in prop]) >= review)
+    assert dirty >= 0.9 * clean
