@@ -138,7 +138,8 @@ def test_default_model_scores_through_the_fast_product() -> None:
     ]
     want = clf.decision_function(tfidf.transform(texts))
     got = tfidf.transform_dot(texts, clf.coef_) + clf.intercept_[0]
-    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    # the matrix holds float32 values; the fast product sums the subword part in float64
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
 
 
 def test_internal_batches_change_nothing(small_data) -> None:
@@ -171,7 +172,7 @@ def test_model_scores_equal_the_pipeline_reference(texts: list[str], words: list
     reference = 1.0 / (
         1.0 + np.exp(-np.clip(a * model.pipeline_.decision_function(texts) + b, -40, 40))
     )
-    np.testing.assert_allclose(model.score(texts), reference, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(model.score(texts), reference, rtol=0, atol=1e-7)  # float32 matrix
     np.testing.assert_allclose(model.predict_proba(texts).sum(axis=1), 1.0)
 
 
