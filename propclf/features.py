@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -359,37 +358,64 @@ class _Types(dict[str, int]):
         return tid
 
 
-def subword_buckets(token: str, ngrams: tuple[int, int], n_buckets: int) -> list[int]:
-    """Hash bucket of every character n-gram of ``<token>`` (fastText's word boundaries).
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_FMIX = (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53)
 
-    Buckets are ``crc32(prefix + gram) % n_buckets`` over the UTF-8 n-grams (``n_buckets`` a
-    power of two): a quoted token (``q_``/``r_``) hashes its grams with its prefix as salt, so
-    quoted speech has subword features of its own, as it has word features of its own. CRC-32
-    keeps the buckets the same on every machine and Python version.
+
+def subword_grams(
+    words: Sequence[str], ngrams: tuple[int, int], n_buckets: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every character n-gram of ``<word>`` for each word (fastText's word boundaries), hashed.
+
+    Returns the index of the word each n-gram belongs to and its bucket. A gram's hash is
+    64-bit FNV-1a over its Unicode code points, started from the FNV offset XOR a salt (0, or
+    1 / 2 for a token quoted as ``q_`` / ``r_``, whose grams are taken without the prefix: quoted
+    speech has subword features of its own, as it has word features of its own), finished with
+    MurmurHash3's 64-bit mix; the bucket is its low bits (``n_buckets`` is a power of two). All
+    of it runs in NumPy over every gram of a batch of words at once, and gives the same buckets
+    on every machine.
+    """
+    salts = np.zeros(len(words), dtype=np.uint64)
+    bodies = []
+    for i, w in enumerate(words):
+        if w[:2] in QUOTE_PREFIXES and len(w) > 2:
+            salts[i] = 1 if w[0] == "q" else 2
+            w = w[2:]
+        bodies.append("<" + w + ">")
+    cps = np.frombuffer("".join(bodies).encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    cps = cps.astype(np.uint64)
+    lens = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
+    starts = np.cumsum(lens) - lens
+    owners, buckets = [], []
+    prime = np.uint64(_FNV_PRIME)
+    for n in range(ngrams[0], ngrams[1] + 1):
+        cnt = np.maximum(lens - n + 1, 0)
+        total = int(cnt.sum())
+        owner = np.repeat(np.arange(len(words)), cnt)
+        pos = np.repeat(starts - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
+        h = salts[owner] ^ np.uint64(_FNV_OFFSET)
+        for i in range(n):
+            h = (h ^ cps[pos + i]) * prime
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(_FMIX[0])
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(_FMIX[1])
+        h ^= h >> np.uint64(33)
+        owners.append(owner)
+        buckets.append((h & np.uint64(n_buckets - 1)).astype(np.int64))
+    return np.concatenate(owners), np.concatenate(buckets)
+
+
+def subword_buckets(token: str, ngrams: tuple[int, int], n_buckets: int) -> list[int]:
+    """The buckets of one token's character n-grams (see :func:`subword_grams`).
 
     Examples
     --------
-    >>> subword_buckets("war", (3, 5), 16)
-    [9, 1, 10, 6, 1, 7]
+    >>> len(subword_buckets("war", (3, 5), 16))  # <wa war ar> <war war> <war>
+    6
     """
-    seed = 0
-    if token[:2] in QUOTE_PREFIXES and len(token) > 2:
-        seed, token = zlib.crc32(token[:2].encode()), token[2:]
-    mask = n_buckets - 1
-    crc = zlib.crc32
-    if token.isascii():
-        w = b"<" + token.encode() + b">"
-        return [
-            crc(w[k : k + n], seed) & mask
-            for n in range(ngrams[0], ngrams[1] + 1)
-            for k in range(len(w) - n + 1)
-        ]
-    u = "<" + token + ">"
-    return [
-        crc(u[k : k + n].encode("utf-8", "surrogatepass"), seed) & mask
-        for n in range(ngrams[0], ngrams[1] + 1)
-        for k in range(len(u) - n + 1)
-    ]
+    return subword_grams([token], ngrams, n_buckets)[1].tolist()
 
 
 class _Subwords:
@@ -436,19 +462,14 @@ class _Subwords:
             return
         words = self.types.words
         n_buckets = len(self.idf)
-        owner: list[int] = []
-        buckets: list[int] = []
-        for k, t in enumerate(new.tolist()):
-            word = words[t]
-            if (word[2:] if word[:2] in QUOTE_PREFIXES else word) in self.exclude:
-                continue
-            grams = subword_buckets(word, self.ngrams, n_buckets)
-            owner.extend([k] * len(grams))
-            buckets.extend(grams)
-        keys, counts = np.unique(
-            np.array(owner, dtype=np.int64) * n_buckets + np.array(buckets, dtype=np.int64),
-            return_counts=True,
-        )
+        new_words = [words[t] for t in new.tolist()]
+        if self.exclude:  # excluded words become "" ("<>": no n-grams, an empty run)
+            new_words = [
+                "" if (w[2:] if w[:2] in QUOTE_PREFIXES else w) in self.exclude else w
+                for w in new_words
+            ]
+        owner, buckets = subword_grams(new_words, self.ngrams, n_buckets)
+        keys, counts = np.unique(owner * n_buckets + buckets, return_counts=True)
         k_of, b = np.divmod(keys, n_buckets)
         w = counts * self.idf[b].astype(np.float64)
         keep = w > 0
@@ -656,22 +677,21 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             for t in set(toks):
                 rows.append(i)
                 cols.append(type_of.setdefault(t, len(type_of)))
-        grams_r: list[int] = []
-        grams_c: list[int] = []
         exclude = set(self.subword_exclude)
-        for t, j in type_of.items():
-            if (t[2:] if t[:2] in QUOTE_PREFIXES else t) in exclude:
-                continue
-            bs = set(subword_buckets(t, self.subword_ngrams, n_buckets))
-            grams_r.extend([j] * len(bs))
-            grams_c.extend(bs)
+        types = list(type_of)  # in id order
+        grams_r, grams_c = subword_grams(types, self.subword_ngrams, n_buckets)
+        excluded = np.array([(t[2:] if t[:2] in QUOTE_PREFIXES else t) in exclude for t in types])
+        keep = ~excluded[grams_r] if len(types) else np.zeros(0, dtype=bool)
         a = sp.csr_matrix(
             (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(docs), len(type_of))
         )
         g = sp.csr_matrix(
-            (np.ones(len(grams_r), np.float32), (grams_r, grams_c)),
+            (np.ones(int(keep.sum()), np.float32), (grams_r[keep], grams_c[keep])),
             shape=(len(type_of), n_buckets),
         )
+        g.data[:] = 1.0  # presence: a gram twice in a word counts once
+        g.sum_duplicates()
+        g.data[:] = 1.0
         df = np.zeros(n_buckets)
         for i in range(0, len(docs), 20_000):  # bounded memory: the product is dense-ish
             block = (a[i : i + 20_000] @ g).tocsr()

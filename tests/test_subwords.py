@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from propclf import features
-from propclf.features import FastTfidfVectorizer, subword_buckets
+from propclf.features import FastTfidfVectorizer, subword_buckets, subword_grams
 from propclf.model import PropagandaClassifier
 from propclf.text import analyze
 
@@ -26,6 +26,39 @@ TRAIN = [
     'Analysts said the statement called on followers to "join the caravan".',
     "Brothers, rise and join us!",
 ]
+
+
+def _fnv_fmix(gram: str, salt: int) -> int:
+    """The documented hash of one n-gram, in Python integers."""
+    m = (1 << 64) - 1
+    h = 0xCBF29CE484222325 ^ salt
+    for ch in gram:
+        h = ((h ^ ord(ch)) * 0x100000001B3) & m
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & m
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & m
+    return h ^ (h >> 33)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(max_size=12), min_size=1, max_size=5),
+    st.sampled_from(["", "q_", "r_"]),
+    st.sampled_from([(3, 5), (2, 3), (1, 1)]),
+)
+def test_grams_hash_as_documented(words: list[str], prefix: str, ngrams: tuple[int, int]) -> None:
+    words = [prefix + w for w in words]
+    owner, buckets = subword_grams(words, ngrams, 1 << 16)
+    want_owner, want = [], []
+    for n in range(ngrams[0], ngrams[1] + 1):
+        for i, w in enumerate(words):
+            salt = {"q_": 1, "r_": 2}.get(w[:2], 0) if len(w) > 2 else 0
+            body = "<" + (w[2:] if salt else w) + ">"
+            for k in range(len(body) - n + 1):
+                want_owner.append(i)
+                want.append(_fnv_fmix(body[k : k + n], salt) & 0xFFFF)
+    assert owner.tolist() == want_owner and buckets.tolist() == want
 
 
 def _vec(**kw: object) -> FastTfidfVectorizer:
