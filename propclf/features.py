@@ -423,7 +423,7 @@ class _Subwords:
 
     A type's vector has, per bucket, the number of its n-grams in that bucket times the bucket's
     idf; buckets below ``subword_min_df`` (idf 0) and excluded tokens give nothing. New types are
-    computed in bulk (one CRC-32 per n-gram in Python, the rest in NumPy) into a flat store of
+    computed in bulk (all their n-grams hashed at once in NumPy) into a flat store of
     (bucket, weight) runs; kept per type are its run, its squared norm and its dot product with
     the last weight vector asked for, so scoring a known type costs one gather.
     """
@@ -557,8 +557,9 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
     subword_buckets : int, default=0
         When non-zero (a power of two), append fastText-style subword features in this many
         hashed columns: every token (in the vocabulary or not) stands for the character
-        n-grams of ``<token>`` (``subword_ngrams``), hashed with CRC-32. A text's subword vector
-        is ``sum_t a_t u_t / sqrt(sum_t a_t**2 |u_t|**2)`` over its distinct tokens ``t``, with
+        n-grams of ``<token>`` (``subword_ngrams``), hashed by :func:`subword_grams`. A text's
+        subword vector is ``sum_t a_t u_t / sqrt(sum_t a_t**2 |u_t|**2)`` over its distinct
+        tokens ``t``, with
         ``a_t = 1 + log(count)`` and ``u_t`` the token's n-gram counts per bucket times the
         bucket's idf (buckets in fewer than ``subword_min_df`` training texts get idf 0). The
         norm treats different words' vectors as orthogonal, which makes each token's share of a
