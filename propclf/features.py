@@ -522,7 +522,7 @@ class _Subwords:
 
 
 class _SubwordRows:
-    """The subword part of one batch: per (row, type) pair its weight ``a_t / norm``."""
+    """The subword part of one batch: per token occurrence its row, type and ``1 / norm``."""
 
     def __init__(
         self, subwords: _Subwords, rows: np.ndarray, types: np.ndarray, weight: np.ndarray
@@ -558,13 +558,14 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         When non-zero (a power of two), append fastText-style subword features in this many
         hashed columns: every token (in the vocabulary or not) stands for the character
         n-grams of ``<token>`` (``subword_ngrams``), hashed by :func:`subword_grams`. A text's
-        subword vector is ``sum_t a_t u_t / sqrt(sum_t a_t**2 |u_t|**2)`` over its distinct
-        tokens ``t``, with
-        ``a_t = 1 + log(count)`` and ``u_t`` the token's n-gram counts per bucket times the
-        bucket's idf (buckets in fewer than ``subword_min_df`` training texts get idf 0). The
-        norm treats different words' vectors as orthogonal, which makes each token's share of a
-        linear score a per-type constant: scoring costs one lookup per token, and a misspelled
-        or unseen word still counts through the n-grams it shares with known words.
+        subword vector is ``sum_t c_t u_t / sqrt(sum_t c_t |u_t|**2)`` over its distinct
+        tokens ``t``, with ``c_t`` the token's count and ``u_t`` its n-gram counts per bucket
+        times the bucket's idf (buckets in fewer than ``subword_min_df`` training texts get idf
+        0): the norm treats the occurrences as orthogonal, so a word said ``c`` times weighs
+        ``sqrt(c)`` times one said once, and each occurrence's share of a linear score is a
+        per-word constant over one per-text norm: scoring costs two gathers per token and no
+        sort, and a misspelled or unseen word still counts through the n-grams it shares with
+        known words.
     subword_ngrams : tuple of int, default=(3, 5)
         Shortest and longest character n-gram of the subword features.
     subword_min_df : int, default=5
@@ -874,7 +875,7 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         self, docs: Sequence[str]
     ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], _SubwordRows | None]:
         """Word part: row and column of every non-zero (sorted by row, then column) and its
-        value; subword part (or ``None``): each row's distinct types, their ``a_t / norm``."""
+        value; subword part (or ``None``): each token occurrence's row, type and weight."""
         n_rows, n_cols = len(docs), len(self.idf_)
         rows, ids, cache = self._token_ids(docs)
         wrows, cols = self._columns(rows, ids)
@@ -888,17 +889,13 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         subwords = getattr(cache, "subwords", None)
         if subwords is None:
             return word, None
-        n_types = max(len(cache.vocabulary), 1)
         keep = ids >= 0
-        keys, counts = np.unique(rows[keep] * n_types + ids[keep], return_counts=True)
-        tr = keys // n_types
-        tt = keys - tr * n_types
-        a = 1.0 + np.log(counts.astype(np.float64))
+        tr, tt = rows[keep], ids[keep]  # every token occurrence: no sort needed
         sq = subwords.norms(tt)
-        norm = np.sqrt(np.bincount(tr, weights=a * a * sq, minlength=n_rows))
+        norm = np.sqrt(np.bincount(tr, weights=sq, minlength=n_rows))
         nz = sq > 0
         tr, tt = tr[nz], tt[nz]
-        return word, _SubwordRows(subwords, tr, tt, a[nz] / norm[tr])
+        return word, _SubwordRows(subwords, tr, tt, 1.0 / norm[tr])
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
         """TF-IDF matrix (word part rows L2-normalised; subword columns, if any, after it)."""
@@ -966,10 +963,10 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         assert sub is not None
         dots = sub.subwords.matrix(sub.types) @ coef[len(self.idf_) :]
         words = sub.subwords.types.words
-        return [
-            (words[t], float(w * d))
-            for t, w, d in zip(sub.types.tolist(), sub.weight.tolist(), dots.tolist(), strict=True)
-        ]
+        out: dict[str, float] = {}
+        for t, w, d in zip(sub.types.tolist(), sub.weight.tolist(), dots.tolist(), strict=True):
+            out[words[t]] = out.get(words[t], 0.0) + w * d
+        return list(out.items())
 
     def ngram_spans(self, tokens: Sequence[str]) -> list[tuple[str, int, int]]:
         """Every feature n-gram in a token list (from ``analyze``) with its token span ``(i, j)``."""

@@ -86,10 +86,9 @@ def _reference(train: list[str], texts: list[str], exclude: set[str], min_df: in
         norm2 = 0.0
         for t, c in counts.items():
             u = {b: k * idf[b] for b, k in grams(t).items() if b in idf}
-            a = 1 + math.log(c)
-            norm2 += a * a * sum(v * v for v in u.values())
+            norm2 += c * sum(v * v for v in u.values())
             for b, v in u.items():
-                out[i, b] += a * v
+                out[i, b] += c * v
         if norm2:
             out[i] /= math.sqrt(norm2)
     return out
