@@ -7,6 +7,7 @@ alike), and then fits only the logistic regression per fold: seconds per configu
 comparing choices side by side.
 
     python benchmarks/quick_ablation.py prep                   # ~3 min: matrices to the cache
+    python benchmarks/quick_ablation.py prep-sub               # ~5 min: character n-gram blocks
     python benchmarks/quick_ablation.py run '{"name": "shipped"}' '{"name": "style", "style": 1}'
 
 Configuration keys (defaults = the shipped recipe): ``C`` (8), ``supplement`` (weight 10, 0 to
@@ -16,7 +17,11 @@ log-count-ratio scaling with this smoothing), ``balance`` (weight each source by
 this scale: exclamations, all-caps words, second person, first-person plural, sentence-initial
 imperatives, a religious-martial lexicon, questions, length), ``char`` (append character 3-5-gram
 TF-IDF at this scale, over the normalised text without link and handle placeholders and
-platform tokens, which the word features drop too). Prints one JSON line per configuration: corpus PR-AUC, functional-suite
+platform tokens, which the word features drop too), ``sub`` (append a block made by
+``prep-sub`` at this scale; ``sub_kind`` names it: ``sub`` the shipped subword features,
+``tokchar`` / ``tokcharnames`` character 3-5-grams over the model's own tokens without / with
+the collection names, ``nopunct`` over the normalised text without punctuation). Prints one
+JSON line per configuration: corpus PR-AUC, functional-suite
 PR-AUC (mean of the fold models' decision values), and at the threshold reaching precision 0.9
 on the held-out scores (the training command's flag rule) the flag rate per source and label and
 the accuracy per functional kind. The suite is only scored, never trained on.
@@ -156,6 +161,59 @@ def prep() -> None:
     print(json.dumps({"prep_seconds": round(time.time() - t0), "passages": len(recs)}))
 
 
+def prep_sub() -> None:
+    """The blocks of the README's breakdown of the character n-gram gain (after ``prep``)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from propclf import datasets
+    from propclf.evaluation import functional_records
+    from propclf.features import FastTfidfVectorizer, analyze_many
+
+    with open(CACHE / "meta.pkl", "rb") as f:
+        names = pickle.load(f)["names"]
+    recs = datasets.dedup(datasets.load_records())
+    recs += datasets.read_labelled(datasets.supplement_path())
+    fx = functional_records()
+    texts, fx_texts = [r.text for r in recs], [r.text for r in fx]
+
+    def save(kind: str, x: Any, fxx: Any) -> None:
+        sp.save_npz(CACHE / f"XS_{kind}.npz", sp.csr_matrix(x), compressed=False)
+        sp.save_npz(CACHE / f"FXS_{kind}.npz", sp.csr_matrix(fxx), compressed=False)
+        print(json.dumps({"block": kind, "nnz": int(x.nnz)}), flush=True)
+
+    vec = FastTfidfVectorizer(
+        max_features=1, subword_buckets=1 << 20, subword_exclude=tuple(sorted(names))
+    ).fit(texts)
+    n = vec.n_word_features_
+    save("sub", vec.transform(texts)[:, n:], vec.transform(fx_texts)[:, n:])
+
+    def char_block(train: list[str], test: list[str]) -> tuple[Any, Any]:
+        cvec = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(3, 5),
+            min_df=5,
+            max_features=300_000,
+            sublinear_tf=True,
+        )
+        return cvec.fit_transform(train), cvec.transform(test)
+
+    def joined(batch: list[str], drop: frozenset[str]) -> list[str]:
+        out = []
+        for i in range(0, len(batch), 5000):
+            for toks in analyze_many(batch[i : i + 5000]):
+                out.append(" ".join(t for t in toks if t.removeprefix("q_") not in drop))
+        return out
+
+    for kind, drop in (("tokchar", frozenset(names)), ("tokcharnames", frozenset())):
+        save(kind, *char_block(joined(texts, drop), joined(fx_texts, drop)))
+    punct = re.compile(r"[^\w\s]+")
+
+    def bare(batch: list[str]) -> list[str]:
+        return [" ".join(punct.sub(" ", t).split()) for t in _char_text(batch)]
+
+    save("nopunct", *char_block(bare(texts), bare(fx_texts)))
+
+
 def run(configs: list[dict[str, Any]]) -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import average_precision_score, precision_recall_curve
@@ -199,7 +257,7 @@ def run(configs: list[dict[str, Any]]) -> None:
             xc = sp.load_npz(CACHE / "XC.npz").tocsr()[rows]
             extra.append((cfg["char"] * xc, cfg["char"] * sp.load_npz(CACHE / "FXC.npz")))
         if cfg.get("sub"):
-            kind = cfg.get("sub_kind", "mean")
+            kind = cfg.get("sub_kind", "sub")
             xs = sp.load_npz(CACHE / f"XS_{kind}.npz").tocsr()[rows]
             extra.append((cfg["sub"] * xs, cfg["sub"] * sp.load_npz(CACHE / f"FXS_{kind}.npz")))
         for a, b in extra:
@@ -247,6 +305,8 @@ def run(configs: list[dict[str, Any]]) -> None:
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "prep":
         prep()
+    elif len(sys.argv) >= 2 and sys.argv[1] == "prep-sub":
+        prep_sub()
     elif len(sys.argv) >= 3 and sys.argv[1] == "run":
         run([json.loads(a) for a in sys.argv[2:]])
     else:
