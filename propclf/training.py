@@ -407,6 +407,17 @@ def _subword_phrase(buckets: object) -> str:
     )
 
 
+def _subword_failure(buckets: object) -> str:
+    if not buckets:
+        return ""
+    return (
+        "; subword features give a new word the weight of known words spelled like it, which "
+        "covers inflections and some misspellings but can mislead (a new name that shares "
+        "letters with a loaded word), and they raised the false-positive rate on same-platform "
+        "discussion (isextreme) by about 0.7 points"
+    )
+
+
 def _nb_phrase(nb_smoothing: float | None) -> str:
     if not nb_smoothing:
         return ""
@@ -555,9 +566,10 @@ propaganda-like passage, so its rates are well above its passages'.
   false-positive rate of the reporting data; some of those labels are wrong, many are genuinely
   borderline.
 - Training sources differ by platform and era (2013-2024); events, names and slang after that
-  are unknown to the vocabulary.
+  are unknown to the vocabulary{_subword_failure(manifest["params"].get("subword_buckets"))}.
 - Obfuscation beyond what the normaliser undoes (new look-alike characters, words run together
-  without a hashtag) lowers recall.
+  without a hashtag) lowers recall; so do deliberate misspellings, which no normaliser undoes
+  (`python benchmarks/evasion.py`, `typos`).
 """
     path = card_path(artifact)
     path.write_text(text, encoding="utf-8")
