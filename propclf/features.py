@@ -407,6 +407,24 @@ def subword_grams(
     return np.concatenate(owners), np.concatenate(buckets)
 
 
+def excluded_word(token: str, names: frozenset[str] | set[str]) -> bool:
+    """Whether a token gets no subword features: an excluded name (quoted or not), or a word
+    that starts or ends with one of four letters or more (*bostonbombings*, *prayforboston*,
+    *bostonians*), whose n-grams would otherwise teach the model the name again.
+
+    Examples
+    --------
+    >>> [excluded_word(w, {"boston"}) for w in ["boston", "q_bostonstrong", "bostic", "bost"]]
+    [True, True, False, False]
+    """
+    if not names:
+        return False
+    core = token[2:] if token[:2] in QUOTE_PREFIXES else token
+    if core in names:
+        return True
+    return any(core[:k] in names or core[-k:] in names for k in range(4, len(core)))
+
+
 def subword_buckets(token: str, ngrams: tuple[int, int], n_buckets: int) -> list[int]:
     """The buckets of one token's character n-grams (see :func:`subword_grams`).
 
@@ -464,10 +482,7 @@ class _Subwords:
         n_buckets = len(self.idf)
         new_words = [words[t] for t in new.tolist()]
         if self.exclude:  # excluded words become "" ("<>": no n-grams, an empty run)
-            new_words = [
-                "" if (w[2:] if w[:2] in QUOTE_PREFIXES else w) in self.exclude else w
-                for w in new_words
-            ]
+            new_words = ["" if excluded_word(w, self.exclude) else w for w in new_words]
         owner, buckets = subword_grams(new_words, self.ngrams, n_buckets)
         keys, counts = np.unique(owner * n_buckets + buckets, return_counts=True)
         k_of, b = np.divmod(keys, n_buckets)
@@ -571,7 +586,8 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
     subword_min_df : int, default=5
         Minimum document frequency of a subword bucket.
     subword_exclude : tuple of str, default=()
-        Tokens (also in their quoted ``q_``/``r_`` form) without subword features: names that
+        Tokens (also in their quoted ``q_``/``r_`` form, and words that start or end with one
+        of four letters or more, see :func:`excluded_word`) without subword features: names that
         identify a source (see ``PropagandaClassifier.exclude_tokens``).
 
     Attributes
@@ -679,10 +695,10 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             for t in set(toks):
                 rows.append(i)
                 cols.append(type_of.setdefault(t, len(type_of)))
-        exclude = set(self.subword_exclude)
+        exclude = frozenset(self.subword_exclude)
         types = list(type_of)  # in id order
         grams_r, grams_c = subword_grams(types, self.subword_ngrams, n_buckets)
-        excluded = np.array([(t[2:] if t[:2] in QUOTE_PREFIXES else t) in exclude for t in types])
+        excluded = np.array([excluded_word(t, exclude) for t in types], dtype=bool)
         keep = ~excluded[grams_r] if len(types) else np.zeros(0, dtype=bool)
         a = sp.csr_matrix(
             (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(docs), len(type_of))

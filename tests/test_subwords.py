@@ -70,7 +70,11 @@ def _reference(train: list[str], texts: list[str], exclude: set[str], min_df: in
     """The subword block as the class docstring defines it, in plain Python."""
 
     def core(t: str) -> str:
-        return t[2:] if t[:2] in ("q_", "r_") else t
+        c = t[2:] if t[:2] in ("q_", "r_") else t
+        for name in exclude:  # a word starting or ending with an excluded name is excluded too
+            if c != name and len(name) >= 4 and (c.startswith(name) or c.endswith(name)):
+                return name
+        return c
 
     def grams(t: str) -> Counter[int]:
         return Counter(subword_buckets(t, (3, 5), BUCKETS))
@@ -143,8 +147,10 @@ def test_quoted_words_have_subwords_of_their_own() -> None:
 
 def test_excluded_tokens_have_no_subwords() -> None:
     vec = _vec(subword_exclude=("police", "checkpoint"))
-    x = vec.transform(["Police checkpoint", '"police"']).toarray()[:, vec.n_word_features_ :]
-    assert not x.any()
+    texts = ["Police checkpoint", '"police"', "#policestrong policemen", "checkpoints"]
+    x = vec.transform(texts).toarray()[:, vec.n_word_features_ :]
+    assert not x.any()  # compounds and derived forms of a name would teach it again
+    assert vec.transform(["polite"]).toarray()[:, vec.n_word_features_ :].any()
 
 
 def test_pickled_vectoriser_scores_the_same_and_stays_small() -> None:
