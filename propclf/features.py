@@ -407,22 +407,35 @@ def subword_grams(
     return np.concatenate(owners), np.concatenate(buckets)
 
 
-def excluded_word(token: str, names: frozenset[str] | set[str]) -> bool:
-    """Whether a token gets no subword features: an excluded name (quoted or not), or a word
-    that starts or ends with one of four letters or more (*bostonbombings*, *prayforboston*,
-    *bostonians*), whose n-grams would otherwise teach the model the name again.
+class NameFilter:
+    """Which tokens get no subword features, given the excluded names.
+
+    A token is excluded when, without its ``q_``/``r_`` prefix, it is a name, starts or ends
+    with a name of four letters or more (*bostonbombings*, *prayforboston*, *bostonians*), or
+    is a name cut short to five letters or more (*bosto*, as truncated posts end): the n-grams
+    of any of these would teach the model the name again.
 
     Examples
     --------
-    >>> [excluded_word(w, {"boston"}) for w in ["boston", "q_bostonstrong", "bostic", "bost"]]
-    [True, True, False, False]
+    >>> f = NameFilter({"boston"})
+    >>> [f(w) for w in ["boston", "q_bostonstrong", "bosto", "bostic", "bost"]]
+    [True, True, True, False, False]
     """
-    if not names:
-        return False
-    core = token[2:] if token[:2] in QUOTE_PREFIXES else token
-    if core in names:
-        return True
-    return any(core[:k] in names or core[-k:] in names for k in range(4, len(core)))
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = frozenset(names)
+        self.long = frozenset(n for n in self.names if len(n) >= 4)
+        self.cut = frozenset(n[:k] for n in self.names for k in range(5, len(n)))
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def __call__(self, token: str) -> bool:
+        core = token[2:] if token[:2] in QUOTE_PREFIXES else token
+        if core in self.names or core in self.cut:
+            return True
+        long = self.long
+        return any(core[:k] in long or core[-k:] in long for k in range(4, len(core)))
 
 
 def subword_buckets(token: str, ngrams: tuple[int, int], n_buckets: int) -> list[int]:
@@ -451,7 +464,7 @@ class _Subwords:
         self.types = types
         self.idf: np.ndarray = vec.subword_idf_
         self.ngrams = vec.subword_ngrams
-        self.exclude = frozenset(vec.subword_exclude)
+        self.exclude = NameFilter(vec.subword_exclude)
         self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # type, bucket, weight
         self.flat: tuple[np.ndarray, np.ndarray] | None = None  # buckets, weights, concatenated
         self.n_flat = 0
@@ -482,7 +495,7 @@ class _Subwords:
         n_buckets = len(self.idf)
         new_words = [words[t] for t in new.tolist()]
         if self.exclude:  # excluded words become "" ("<>": no n-grams, an empty run)
-            new_words = ["" if excluded_word(w, self.exclude) else w for w in new_words]
+            new_words = ["" if self.exclude(w) else w for w in new_words]
         owner, buckets = subword_grams(new_words, self.ngrams, n_buckets)
         keys, counts = np.unique(owner * n_buckets + buckets, return_counts=True)
         k_of, b = np.divmod(keys, n_buckets)
@@ -586,8 +599,9 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
     subword_min_df : int, default=5
         Minimum document frequency of a subword bucket.
     subword_exclude : tuple of str, default=()
-        Tokens (also in their quoted ``q_``/``r_`` form, and words that start or end with one
-        of four letters or more, see :func:`excluded_word`) without subword features: names that
+        Tokens (also in their quoted ``q_``/``r_`` form, words that start or end with one of
+        four letters or more, and the names cut short, see :class:`NameFilter`) without
+        subword features: names that
         identify a source (see ``PropagandaClassifier.exclude_tokens``).
 
     Attributes
@@ -695,10 +709,10 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             for t in set(toks):
                 rows.append(i)
                 cols.append(type_of.setdefault(t, len(type_of)))
-        exclude = frozenset(self.subword_exclude)
+        exclude = NameFilter(self.subword_exclude)
         types = list(type_of)  # in id order
         grams_r, grams_c = subword_grams(types, self.subword_ngrams, n_buckets)
-        excluded = np.array([excluded_word(t, exclude) for t in types], dtype=bool)
+        excluded = np.array([bool(exclude) and exclude(t) for t in types], dtype=bool)
         keep = ~excluded[grams_r] if len(types) else np.zeros(0, dtype=bool)
         a = sp.csr_matrix(
             (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(docs), len(type_of))

@@ -185,6 +185,27 @@ def test_shipped_model_leans_on_language_not_artefacts() -> None:
             assert any(t.isalpha() for t in tokens), (label, ngram)  # words, not numbers
 
 
+def test_shipped_model_spellings_are_not_name_traces() -> None:
+    """The words whose spelling (subword features) weighs most are not names of a collection."""
+    from propclf import load_model
+    from propclf.training import ARTEFACT_TOKENS
+
+    model = load_model()
+    vec = model.pipeline_.named_steps["tfidf"]
+    if vec.subword_idf_ is None:
+        pytest.skip("the default model has no subword features")
+    coef = model.pipeline_.named_steps["clf"].coef_.ravel()[vec.n_word_features_ :]
+    words = sorted(w for w in vec.vocabulary_ if not w.startswith(("q_", "r_")))
+    spelling = vec.transform(words)[:, vec.n_word_features_ :] @ coef
+    names = {n for n in model.exclude_tokens if len(n) >= 4} | {"boston", "aleppo", "palmyra"}
+    order = np.argsort(spelling)
+    for k in [*order[:50], *order[-50:]]:
+        word = words[k]
+        assert word not in ARTEFACT_TOKENS, word
+        # a name inside the word, or the word a truncated name (*bosto*): either way, a trace
+        assert not any(n in word or (len(word) >= 5 and n.startswith(word)) for n in names), word
+
+
 def test_nb_scaling_is_folded_into_the_coefficients(small_data) -> None:
     """With nb_smoothing the regression sees ratio-scaled features; scoring needs no extra step."""
     import scipy.sparse as sp

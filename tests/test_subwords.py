@@ -71,8 +71,10 @@ def _reference(train: list[str], texts: list[str], exclude: set[str], min_df: in
 
     def core(t: str) -> str:
         c = t[2:] if t[:2] in ("q_", "r_") else t
-        for name in exclude:  # a word starting or ending with an excluded name is excluded too
-            if c != name and len(name) >= 4 and (c.startswith(name) or c.endswith(name)):
+        for name in exclude:  # compounds and truncations of an excluded name are excluded too
+            if len(name) >= 4 and (c.startswith(name) or c.endswith(name)):
+                return name
+            if len(c) >= 5 and name.startswith(c):
                 return name
         return c
 
@@ -147,7 +149,7 @@ def test_quoted_words_have_subwords_of_their_own() -> None:
 
 def test_excluded_tokens_have_no_subwords() -> None:
     vec = _vec(subword_exclude=("police", "checkpoint"))
-    texts = ["Police checkpoint", '"police"', "#policestrong policemen", "checkpoints"]
+    texts = ["Police checkpoint", '"police"', "#policestrong policemen", "checkpoints", "checkp"]
     x = vec.transform(texts).toarray()[:, vec.n_word_features_ :]
     assert not x.any()  # compounds and derived forms of a name would teach it again
     assert vec.transform(["polite"]).toarray()[:, vec.n_word_features_ :].any()
