@@ -522,15 +522,14 @@ class _Subwords:
 
     def dot(self, tids: np.ndarray, key: object, coef: np.ndarray) -> np.ndarray:
         """Each type's vector dotted with ``coef`` (the subword block of a weight vector), which
-        is remembered by identity of ``key`` (the caller's weight array)."""
+        is remembered by identity of ``key`` (the caller's weight array). The types must have
+        been computed already (:meth:`norms` has seen them: ``_weights`` calls it first)."""
         with self.lock:
             if self.coef is None or self.coef[0] is not key:
                 self.coef = (key, coef)
                 self.dots[:] = 0.0
                 for t_of, b, w in self.chunks:
-                    self.dots[t_of] = 0.0
                     np.add.at(self.dots, t_of, w * coef[b])
-            self._ensure(tids)
             return self.dots[tids]
 
     def matrix(self, tids: np.ndarray) -> sp.csr_matrix:
