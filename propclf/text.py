@@ -4,7 +4,9 @@ Everything the model sees goes through :func:`normalize_many`, so training and s
 prepare text differently. The steps undo platform artefacts (URLs, @handles, ``RT``, ``#``, HTML
 entities) that let a model learn *who posted* instead of *what was said*, and common obfuscation
 (zero-width characters, look-alike letters, leetspeak, s p a c e d letters) that evades keyword
-filters.
+filters. Mojibake (UTF-8 decoded as Windows-1252, Latin-1 or Mac Roman: ``donâ€™t`` or ``don‚Äôt``
+for ``don’t``, ``cafÃ©`` for ``café``) is repaired with ftfy first: it is a trace of the pipeline
+a collection went through, not of what was said.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
+
+from ftfy import fix_encoding
+from ftfy.badness import is_bad
 
 __all__ = [
     "QUOTE_MODES",
@@ -121,6 +126,11 @@ _ACCENTED = re.compile(
 )
 _QUOTE = re.compile(r'"([^"\n\x1e]{3,1000})"')
 _WORD = re.compile(r"\w+")
+#: A cheap necessary condition for mojibake, checked before ftfy's own (slower) test. UTF-8 read
+#: as Windows-1252 / Latin-1 puts a lead byte (U+00C2-U+00F4) before a continuation character,
+#: read as Mac Roman U+00AC (C2), U+201A (E2), U+221A (C3) or U+F8FF (F0); continuations are
+#: never ASCII. Windows-1252 read as Latin-1 leaves C1 controls (U+0080-U+009F: ``\x92`` for ’).
+_MOJIBAKE_HINT = re.compile("[\u00ac\u00c2-\u00f4\u201a\u221a][^\x00-\x7f]|[\u0080-\u009f\uf8ff]")
 
 
 def _strip_marks(text: str) -> str:
@@ -152,7 +162,28 @@ def _prepare_text(text: str) -> str:
     if SEP in text:
         text = text.replace(SEP, " ")
     if not text.isascii():
-        text = _fold(text)
+        text = _fold(_repair_mojibake(text))
+    return text
+
+
+def _repair_mojibake(text: str) -> str:
+    """Undo UTF-8 decoded with the wrong codec (``â€™`` → ``’``); other text is returned as is.
+
+    ftfy repairs what its badness test finds; a text it leaves alone is still repaired when the
+    whole of it encodes in Mac Roman or Windows-1252 to valid UTF-8 (emoji read as Mac Roman,
+    ``\uf8ffüíî``, pass ftfy's test). Genuine accented text fails that strict decode.
+    """
+    if not _MOJIBAKE_HINT.search(text):
+        return text
+    if is_bad(text):
+        fixed = fix_encoding(text)
+        if fixed != text:
+            return fixed
+    for codec in ("mac_roman", "cp1252"):
+        try:
+            return text.encode(codec).decode("utf-8")
+        except UnicodeError:
+            continue
     return text
 
 

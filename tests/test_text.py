@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from propclf.features import analyze_many
 from propclf.text import (
+    _repair_mojibake,
     analyze,
     attributed_quotes,
     canonical_token,
@@ -253,3 +254,66 @@ def test_attributed_quotations_are_reported_speech() -> None:
 def test_attribution_needs_no_more_than_the_neighbouring_text(before: str, after: str) -> None:
     flags = attributed_quotes([before, after])
     assert flags == attributed_quotes(["x" * 200 + " " + before, after + " " + "y" * 200])
+
+
+@pytest.mark.parametrize(
+    ("garbled", "codec"),
+    [
+        ("They don\u00e2\u20ac\u2122t speak for us", "cp1252"),  # donâ€™t
+        ("They don\u201a\u00c4\u00f4t speak for us", "mac_roman"),  # don‚Äôt
+        ("They don\x92t speak for us", "latin-1 read as cp1252"),  # C1 control
+    ],
+)
+def test_mojibake_reads_like_the_original(garbled: str, codec: str) -> None:
+    assert normalize(garbled) == normalize("They don\u2019t speak for us"), codec
+
+
+def test_emoji_read_as_mac_roman_leave_no_letters() -> None:
+    # Read as Mac Roman, an emoji's bytes are letters with accents ("\uf8ff\u00fc\u00f2\u00c7"),
+    # which folding would otherwise turn into a word ("uoc").
+    garbled = "Keep searching " + "\U0001f602".encode("utf-8").decode("mac_roman")
+    assert normalize(garbled) == normalize("Keep searching \U0001f602")
+    assert analyze(garbled) == ["keep", "searching"]
+
+
+# Real words with the characters that get garbled. ftfy judges by plausibility, so a string of
+# two arbitrary characters can be ambiguous (the Windows-1252 reading of U+0257 is "É—"); words are
+# what it is built for.
+_GENUINE = st.lists(
+    st.sampled_from(
+        [
+            "the",
+            "Caf\u00e9",
+            "na\u00efve",
+            "don\u2019t",
+            "\u201cquoted\u201d",
+            "M\u00fcller",
+            "\u2014",
+            "\u20ac5",
+            "\U0001f602",
+            "Stra\u00dfe",
+            "d\u00e9j\u00e0",
+            "S\u00e3o",
+            "\u00bfQu\u00e9?",
+            "\u0627\u0644\u0644\u0647",
+            "fa\u00e7ade",
+            "\u2764\ufe0f",
+            "I'm",
+        ]
+    ),
+    max_size=8,
+).map(" ".join)
+
+
+@given(_GENUINE, st.sampled_from(["cp1252", "mac_roman"]))
+def test_mojibake_repair_restores_what_was_garbled(text: str, codec: str) -> None:
+    try:
+        garbled = text.encode("utf-8").decode(codec)
+    except UnicodeDecodeError:  # cp1252 leaves five bytes undefined
+        assume(False)
+    assert normalize(garbled) == normalize(text)
+
+
+@given(_GENUINE)
+def test_genuine_accented_text_is_left_alone(text: str) -> None:
+    assert _repair_mojibake(text) == text
