@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from ftfy import fix_encoding
-from ftfy.badness import is_bad
-
 __all__ = [
     "QUOTE_MODES",
     "SEP",
@@ -163,6 +160,13 @@ def _prepare_text(text: str) -> str:
         text = text.replace(SEP, " ")
     if not text.isascii():
         text = _fold(_repair_mojibake(text))
+        # Folding can join the halves of a garbled character ("\u00ac\u200b\u00df": a zero-width
+        # space inside the Mac Roman reading of "\u00a7"); repair what it joined, so that
+        # normalising twice changes nothing.
+        for _ in range(3):  # a bound: one more round is all real text ever needs
+            if text.isascii() or (repaired := _repair_mojibake(text)) == text:
+                break
+            text = _fold(repaired)
     return text
 
 
@@ -175,6 +179,9 @@ def _repair_mojibake(text: str) -> str:
     """
     if not _MOJIBAKE_HINT.search(text):
         return text
+    from ftfy import fix_encoding  # imported on first need: most inputs never need it
+    from ftfy.badness import is_bad
+
     if is_bad(text):
         fixed = fix_encoding(text)
         if fixed != text:
