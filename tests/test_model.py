@@ -206,6 +206,17 @@ def test_shipped_model_spellings_are_not_name_traces() -> None:
         assert not any(n in word or (len(word) >= 5 and n.startswith(word)) for n in names), word
 
 
+def test_shipped_model_has_no_mojibake_words() -> None:
+    """Text read with the wrong codec folded into words of its own (*donaot* from don‚Äôt) that
+    marked the collections it came from; the normaliser repairs it before anything is learnt."""
+    from propclf import load_model
+
+    vocabulary = load_model().pipeline_.named_steps["tfidf"].vocabulary_
+    for contraction in ("don", "doesn", "didn", "isn", "can", "won", "it", "that"):
+        for garbled in (f"{contraction}aot", f"{contraction}aeaot", f"{contraction}aeat"):
+            assert garbled not in vocabulary, garbled
+
+
 def test_nb_scaling_is_folded_into_the_coefficients(small_data) -> None:
     """With nb_smoothing the regression sees ratio-scaled features; scoring needs no extra step."""
     import scipy.sparse as sp
