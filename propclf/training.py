@@ -567,6 +567,10 @@ propaganda-like passage, so its rates are well above its passages'.
   borderline.
 - Training sources differ by platform and era (2013-2024); events, names and slang after that
   are unknown to the vocabulary{_subword_failure(manifest["params"].get("subword_buckets"))}.
+- A movement, platform or era that no training collection covers is caught far less often than
+  the per-source table above suggests: that table's accounts and channels are new to the model,
+  its collections are not. Leaving a whole propaganda collection out of training costs most of
+  its recall (README, "How far it generalises"; `benchmarks/quick_ablation.py cross-source`).
 - Obfuscation beyond what the normaliser undoes (new look-alike characters, words run together
   without a hashtag) lowers recall; so do deliberate misspellings, which no normaliser undoes
   (`python benchmarks/evasion.py`, `typos`).

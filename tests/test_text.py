@@ -317,3 +317,11 @@ def test_mojibake_repair_restores_what_was_garbled(text: str, codec: str) -> Non
 @given(_GENUINE)
 def test_genuine_accented_text_is_left_alone(text: str) -> None:
     assert _repair_mojibake(text) == text
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2300) | st.sampled_from("\uf8ff\u00ac")))
+def test_the_mojibake_prefilter_never_hides_a_hint(text: str) -> None:
+    from propclf.text import _MOJIBAKE_HINT, _MOJIBAKE_LEAD
+
+    if _MOJIBAKE_HINT.search(text):
+        assert _MOJIBAKE_LEAD.search(text)
