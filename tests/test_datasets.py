@@ -582,9 +582,16 @@ def test_supplement_reads_as_labelled_training_data() -> None:
     assert len({r.text for r in records}) == len(records)
 
 
+def _identity_templates() -> list[str]:
+    spec = json.loads((REPO / "datasets/functional/identity_templates.json").read_text("utf-8"))
+    return [t.format(a=a, p=p) for a, p in spec["groups"] for t in spec["benign"] + spec["hateful"]]
+
+
 def test_supplement_never_copies_the_functional_suite() -> None:
-    """The suite is test-only: no supplement line may be a (near) copy of a suite case."""
+    """The suite (and the identity-term templates) are test-only: no supplement line may be a
+    (near) copy of one of their cases."""
     suite = [_shingles(c["text"]) for c in ds.load_functional()]
+    suite += [_shingles(t) for t in _identity_templates()]
     for r in ds.read_labelled(SUPPLEMENT):
         mine = _shingles(r.text)
         worst = max(len(mine & s) / len(mine | s) for s in suite)
