@@ -286,3 +286,25 @@ def test_a_long_reporting_page_is_discounted_and_a_propaganda_passage_still_foun
     assert with_rule <= max_rule
     assert hits and max(hits, key=lambda h: h.score).start == page.index(PROP)
     assert with_rule == max(h.score for h in hits)  # the document scores its strongest hit
+
+
+def test_shipped_model_does_not_flag_a_group_for_being_named() -> None:
+    """Benign sentences must not score as propaganda because of the group they name, and hateful
+    ones must reach review whatever group they target (``benchmarks/identity_terms.py``)."""
+    import json
+    from pathlib import Path
+
+    from propclf import load_model
+
+    model = load_model()
+    spec = json.loads(
+        (Path(__file__).parent.parent / "datasets/functional/identity_templates.json").read_text(
+            "utf-8"
+        )
+    )
+    for adjective, plural in spec["groups"]:
+        benign = model.score([t.format(a=adjective, p=plural) for t in spec["benign"]])
+        hateful = model.score([t.format(a=adjective, p=plural) for t in spec["hateful"]])
+        assert (benign < model.flag_threshold).all(), plural
+        assert benign.mean() < 0.30, plural
+        assert (hateful >= model.review_threshold).mean() >= 0.8, plural
