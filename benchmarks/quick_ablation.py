@@ -393,7 +393,7 @@ def cross_source(configs: list[dict[str, Any]]) -> None:
 
 
 def run(configs: list[dict[str, Any]]) -> None:
-    from sklearn.metrics import average_precision_score, precision_recall_curve
+    from sklearn.metrics import average_precision_score
     from sklearn.model_selection import StratifiedGroupKFold
 
     X0, FX0, M, excluded_cols = _load()
@@ -411,9 +411,7 @@ def run(configs: list[dict[str, Any]]) -> None:
             coef, b0 = _fit(X, y, tr[keep > 0], keep[keep > 0], cfg)
             oof[te] = X[te] @ coef + b0
             fxs += (FX @ coef + b0) / 3
-        prec, _, thr = precision_recall_curve(y, oof)
-        ok = np.flatnonzero(prec[:-1] >= 0.9)
-        t = thr[ok[0]] if len(ok) else thr[-1]
+        t = _threshold(y, oof)
         kinds: dict[str, list[bool]] = defaultdict(list)
         for kind, s, yy in zip(M["fx_kind"], fxs, M["fx_y"], strict=True):
             kinds[kind].append(bool((s >= t) == yy))

@@ -119,14 +119,14 @@ OBFUSCATIONS: dict[str, Callable[[str, random.Random], str]] = {
 }
 
 MISSPELLINGS: dict[str, Callable[[str, random.Random], str]] = {"typos": typos}
+_KINDS = {**OBFUSCATIONS, **MISSPELLINGS}
 
 
 def obfuscate(text: str, kind: str, seed: int = 0) -> str:
     """An obfuscated copy of ``text`` (``kind`` from :data:`OBFUSCATIONS` or
     :data:`MISSPELLINGS`), reproducible by seed."""
-    kinds = {**OBFUSCATIONS, **MISSPELLINGS}
     try:
-        fn = kinds[kind]
+        fn = _KINDS[kind]
     except KeyError:
-        raise ValueError(f"unknown obfuscation {kind!r}; one of {sorted(kinds)}") from None
+        raise ValueError(f"unknown obfuscation {kind!r}; one of {sorted(_KINDS)}") from None
     return fn(text, random.Random(f"{seed}:{kind}:{text}"))

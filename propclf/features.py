@@ -438,6 +438,11 @@ class NameFilter:
         return any(core[:k] in long or core[-k:] in long for k in range(4, len(core)))
 
 
+def _spelled(words: list[str], exclude: NameFilter) -> list[str]:
+    """The words whose n-grams count: an excluded word becomes "" ("<>": no n-grams)."""
+    return ["" if exclude(w) else w for w in words] if exclude else words
+
+
 def subword_buckets(token: str, ngrams: tuple[int, int], n_buckets: int) -> list[int]:
     """The buckets of one token's character n-grams (see :func:`subword_grams`).
 
@@ -493,9 +498,7 @@ class _Subwords:
             return
         words = self.types.words
         n_buckets = len(self.idf)
-        new_words = [words[t] for t in new.tolist()]
-        if self.exclude:  # excluded words become "" ("<>": no n-grams, an empty run)
-            new_words = ["" if self.exclude(w) else w for w in new_words]
+        new_words = _spelled([words[t] for t in new.tolist()], self.exclude)
         owner, buckets = subword_grams(new_words, self.ngrams, n_buckets)
         keys, counts = np.unique(owner * n_buckets + buckets, return_counts=True)
         k_of, b = np.divmod(keys, n_buckets)
@@ -708,21 +711,16 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             for t in set(toks):
                 rows.append(i)
                 cols.append(type_of.setdefault(t, len(type_of)))
-        exclude = NameFilter(self.subword_exclude)
-        types = list(type_of)  # in id order
+        types = _spelled(list(type_of), NameFilter(self.subword_exclude))  # in id order
         grams_r, grams_c = subword_grams(types, self.subword_ngrams, n_buckets)
-        excluded = np.array([bool(exclude) and exclude(t) for t in types], dtype=bool)
-        keep = ~excluded[grams_r] if len(types) else np.zeros(0, dtype=bool)
         a = sp.csr_matrix(
             (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(docs), len(type_of))
         )
         g = sp.csr_matrix(
-            (np.ones(int(keep.sum()), np.float32), (grams_r[keep], grams_c[keep])),
+            (np.ones(len(grams_r), np.float32), (grams_r, grams_c)),
             shape=(len(type_of), n_buckets),
         )
-        g.data[:] = 1.0  # presence: a gram twice in a word counts once
-        g.sum_duplicates()
-        g.data[:] = 1.0
+        g.data[:] = 1.0  # presence: the constructor summed a gram's repeats in a word
         df = np.zeros(n_buckets)
         for i in range(0, len(docs), 20_000):  # bounded memory: the product is dense-ish
             block = (a[i : i + 20_000] @ g).tocsr()
