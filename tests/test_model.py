@@ -306,5 +306,6 @@ def test_shipped_model_does_not_flag_a_group_for_being_named() -> None:
         benign = model.score([t.format(a=adjective, p=plural) for t in spec["benign"]])
         hateful = model.score([t.format(a=adjective, p=plural) for t in spec["hateful"]])
         assert (benign < model.flag_threshold).all(), plural
-        assert benign.mean() < 0.30, plural
+        assert benign.mean() < 0.20, plural
+        assert (benign >= model.review_threshold).mean() <= 0.5, plural
         assert (hateful >= model.review_threshold).mean() >= 0.8, plural
