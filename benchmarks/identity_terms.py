@@ -14,26 +14,21 @@ worst group's mean benign score against the median group's, and the benign sente
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 
 import propclf
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "datasets/functional/identity_templates.json"
-
-
-def fill(templates: list[str], adjective: str, plural: str) -> list[str]:
-    return [t.format(a=adjective, p=plural) for t in templates]
+from propclf.datasets import load_identity_templates
+from propclf.evaluation import identity_term_table
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default=None)
+    ap.add_argument("--templates", default=None, help="default: the project's templates")
     args = ap.parse_args()
     model = propclf.load_model(args.model)
-    spec = json.loads(TEMPLATES.read_text(encoding="utf-8"))
+    spec = load_identity_templates(args.templates)
     flag, review = model.flag_threshold, model.review_threshold
     print(
         f"model {model.manifest_.get('model_id')}; {len(spec['groups'])} groups, "
@@ -45,28 +40,22 @@ def main() -> None:
         "| hateful: flagged | reaching review |"
     )
     print("|---|---|---|---|---|---|---|")
-    means, flagged_benign, rows = [], 0, []
-    for adjective, plural in spec["groups"]:
-        b = model.score(fill(spec["benign"], adjective, plural))
-        h = model.score(fill(spec["hateful"], adjective, plural))
-        means.append(float(b.mean()))
-        flagged_benign += int((b >= flag).sum())
-        rows.append(
-            (
-                float(b.mean()),
-                f"| {plural} | {b.mean():.3f} | {b.max():.3f} | {np.mean(b >= review):.2f} "
-                f"| {np.mean(b >= flag):.2f} | {np.mean(h >= flag):.2f} | {np.mean(h >= review):.2f} |",
-            )
+    rows = identity_term_table(model, spec)
+    for group, r in sorted(rows.items(), key=lambda kv: -kv[1]["benign_mean"]):
+        print(
+            f"| {group} | {r['benign_mean']:.3f} | {r['benign_max']:.3f} "
+            f"| {r['benign_review']:.2f} | {r['benign_flag']:.2f} "
+            f"| {r['hateful_flag']:.2f} | {r['hateful_review']:.2f} |"
         )
-    for _, row in sorted(rows, reverse=True):
-        print(row)
+    means = [r["benign_mean"] for r in rows.values()]
     worst, median = max(means), float(np.median(means))
     n_benign = len(spec["benign"]) * len(spec["groups"])
+    flagged = round(sum(r["benign_flag"] * len(spec["benign"]) for r in rows.values()))
     print(
         f"\n- worst group's mean benign score {worst:.3f} against the median group's "
         f"{median:.3f} ({worst / median:.1f}x)"
     )
-    print(f"- benign sentences flagged: {flagged_benign} of {n_benign}")
+    print(f"- benign sentences flagged: {flagged} of {n_benign}")
 
 
 if __name__ == "__main__":

@@ -1719,6 +1719,71 @@ def load_functional(path: str | os.PathLike[str] | None = None) -> list[dict[str
     return cases
 
 
+def load_identity_templates(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Read the project's identity-term templates (test material, never training data).
+
+    Parameters
+    ----------
+    path : path, optional
+        Default: ``datasets/functional/identity_templates.json`` of the source tree if present,
+        else the copy packaged as ``propclf/_data/identity_templates.json``.
+
+    Returns
+    -------
+    dict
+        ``groups``: ``[adjective, plural]`` pairs; ``benign`` and ``hateful``: templates with
+        ``{a}`` (adjective) and/or ``{p}`` (plural) slots, each filled with every group.
+
+    Raises
+    ------
+    FileNotFoundError
+        No copy is found.
+    LabelledFileError
+        The file is not such an object.
+    """
+    if path is None:
+        repo = (
+            Path(__file__).resolve().parent.parent
+            / "datasets"
+            / "functional"
+            / "identity_templates.json"
+        )
+        path = repo if repo.is_file() else Path(__file__).resolve().parent / "_data" / repo.name
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"identity templates not found at {repo} or {path}")
+    where = str(path)
+    try:
+        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise LabelledFileError(f"{where}: invalid JSON ({exc.msg})") from None
+    if not isinstance(spec, dict):
+        raise LabelledFileError(f"{where}: expected a JSON object")
+    groups = spec.get("groups")
+    if not (
+        isinstance(groups, list)
+        and groups
+        and all(
+            isinstance(g, list) and len(g) == 2 and all(isinstance(x, str) and x for x in g)
+            for g in groups
+        )
+    ):
+        raise LabelledFileError(f"{where}: 'groups' must be a list of [adjective, plural] pairs")
+    for key in ("benign", "hateful"):
+        templates = spec.get(key)
+        if not (isinstance(templates, list) and templates):
+            raise LabelledFileError(f"{where}: {key!r} must be a non-empty list of templates")
+        for t in templates:
+            if not isinstance(t, str) or not ("{a}" in t or "{p}" in t):
+                raise LabelledFileError(f"{where}: {key} template without a group slot: {t!r}")
+            try:
+                t.format(a="", p="")
+            except (KeyError, IndexError, ValueError):
+                raise LabelledFileError(
+                    f"{where}: {key} template with slots other than {{a}} and {{p}}: {t!r}"
+                ) from None
+    return spec
+
+
 _LABEL_WORDS = {
     "propaganda": "propaganda",
     "1": "propaganda",

@@ -216,6 +216,31 @@ def functional_records(path: str | None = None) -> list[Any]:
     ]
 
 
+def identity_term_table(model: Any, spec: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per group of the identity templates: how its benign and hateful sentences score.
+
+    Every template of ``spec`` (:func:`propclf.datasets.load_identity_templates`) is filled with
+    every group. Per group (keyed by its plural): ``benign_mean`` and ``benign_max`` score,
+    ``benign_review`` and ``benign_flag`` (shares of the benign sentences at or above the
+    model's review and flag thresholds), ``hateful_flag`` and ``hateful_review``. A model that
+    learnt a group's name as evidence of propaganda shows it in the benign columns.
+    """
+    flag, review = float(model.flag_threshold), float(model.review_threshold)
+    out: dict[str, dict[str, float]] = {}
+    for adjective, plural in spec["groups"]:
+        b = np.asarray(model.score([t.format(a=adjective, p=plural) for t in spec["benign"]]))
+        h = np.asarray(model.score([t.format(a=adjective, p=plural) for t in spec["hateful"]]))
+        out[plural] = {
+            "benign_mean": float(b.mean()),
+            "benign_max": float(b.max()),
+            "benign_review": float(np.mean(b >= review)),
+            "benign_flag": float(np.mean(b >= flag)),
+            "hateful_flag": float(np.mean(h >= flag)),
+            "hateful_review": float(np.mean(h >= review)),
+        }
+    return out
+
+
 def evaluate(model: Any, records: Sequence[Any], threshold: float | None = None) -> dict[str, Any]:
     """Score labelled records and report overall, per-source, per-group and per-length metrics.
 

@@ -21,6 +21,7 @@ from propclf.evaluation import (
     functional_records,
     grouped_table,
     held_out_documents,
+    identity_term_table,
     length_bucket,
     reliability_table,
     threshold_for_precision,
@@ -314,6 +315,12 @@ def train(
                 [r.group for r in fx], fy, fs, model.flag_threshold, model.review_threshold
             ),
         }
+    try:
+        from propclf.datasets import load_identity_templates
+
+        report["identity_terms"] = identity_term_table(model, load_identity_templates())
+    except FileNotFoundError:
+        pass
     cvm = report["grouped_cv"]
     summary = {
         "grouped_cv_pr_auc": round(cvm["overall"]["pr_auc"], 4),
@@ -453,6 +460,40 @@ def _supplement_md(report: dict[str, Any]) -> str:
     return ("\n" + "\n\n".join(parts) + "\n") if parts else ""
 
 
+def _identity_md(report: dict[str, Any]) -> tuple[str, str]:
+    """The card's identity-term section and its failure-mode line ("" without templates)."""
+    rows = report.get("identity_terms")
+    if not rows:
+        return "_The identity-term templates were not found, so they were not scored._", ""
+    order = sorted(rows.items(), key=lambda kv: -kv[1]["benign_mean"])
+    table = "\n".join(
+        f"| {g} | {r['benign_mean']:.3f} | {r['benign_max']:.3f} | {r['benign_review']:.2f} "
+        f"| {r['benign_flag']:.2f} | {r['hateful_flag']:.2f} | {r['hateful_review']:.2f} |"
+        for g, r in order
+    )
+    means = [r["benign_mean"] for _, r in order]
+    median = float(np.median(means))
+    (worst, w), (second, w2) = order[0], order[1] if len(order) > 1 else order[0]
+    section = f"""Generic benign and hateful template sentences (`datasets/functional/identity_templates.json`,
+the project's test material, never trained on), each filled with every group: benign ones
+should score alike whatever group they name, hateful ones should be caught whatever group they
+target (`python benchmarks/identity_terms.py` prints this table for any model).
+
+| group | benign: mean score | max | reaching review | flagged | hateful: flagged | reaching review |
+|---|---|---|---|---|---|---|
+{table}
+"""
+    failure = (
+        f"- **Identity terms.** Benign sentences naming {worst} or {second} score higher than the "
+        f"same sentences naming other groups (mean {w['benign_mean']:.3f} and "
+        f"{w2['benign_mean']:.3f} against a median of {median:.3f}; "
+        f"{w['benign_review']:.0%} and {w2['benign_review']:.0%} reach `review`): most training "
+        "texts that name them are hate. Hateful sentences about groups the corpora rarely "
+        'target are flagged less often (see "Identity terms").\n'
+    )
+    return section, failure
+
+
 def write_card(artifact: str | Path, report: dict[str, Any], manifest: dict[str, Any]) -> Path:
     """Write the model card (Markdown) from a training report."""
     cvm = report["grouped_cv"]
@@ -471,6 +512,7 @@ def write_card(artifact: str | Path, report: dict[str, Any], manifest: dict[str,
         if fx
         else "_The functional suite was not found, so it was not scored._"
     )
+    identity_md, identity_failure = _identity_md(report)
     text = f"""# Model card: {manifest["model_id"]}
 
 _Written by `propclf train`; do not edit by hand. Regenerate with the command below._
@@ -549,6 +591,8 @@ propaganda-like passage, so its rates are well above its passages'.
 ## Functional suite (hand-written hard cases; never trained on)
 {fx_md}
 
+## Identity terms
+{identity_md}
 ## Strongest features
 {_features_md(report["top_features"])}
 
@@ -565,7 +609,9 @@ propaganda-like passage, so its rates are well above its passages'.
 - Same-platform discussion of extremism (isextreme's tweets labelled reporting) has the highest
   false-positive rate of the reporting data; some of those labels are wrong, many are genuinely
   borderline.
-- Training sources differ by platform and era (2013-2024); events, names and slang after that
+{
+        identity_failure
+    }- Training sources differ by platform and era (2013-2024); events, names and slang after that
   are unknown to the vocabulary{_subword_failure(manifest["params"].get("subword_buckets"))}.
 - A movement, platform or era that no training collection covers is caught far less often than
   the per-source table above suggests: that table's accounts and channels are new to the model,

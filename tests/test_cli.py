@@ -235,7 +235,8 @@ def test_train_and_evaluate_on_own_file(tmp_path: Path) -> None:
     held_out = _jsonl((tmp_path / "held_out.jsonl").read_text())
     assert len(held_out) == 24  # one held-out score per training record
     assert all(0.0 <= r["score"] <= 1.0 and r["label"] in LABELS for r in held_out)
-    assert out.with_suffix(".card.md").is_file()
+    card = out.with_suffix(".card.md").read_text(encoding="utf-8")
+    assert "## Identity terms" in card and "| Jews |" in card
     manifest = json.loads(out.with_suffix(".json").read_text())
     assert manifest["command"].startswith("propclf train")
     res = CliRunner().invoke(

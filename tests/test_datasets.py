@@ -379,6 +379,28 @@ def test_length_bucket(n: int, bucket: str) -> None:
 
 
 # --- functional suite and user files -----------------------------------------------------------
+def test_identity_templates_load_and_malformed_ones_are_refused(tmp_path: Path) -> None:
+    shipped = ds.load_identity_templates()
+    assert len(shipped["groups"]) >= 10 and shipped["benign"] and shipped["hateful"]
+    good = {"groups": [["Foo", "Foos"]], "benign": ["{p} bake bread."], "hateful": ["{a} x"]}
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(good))
+    assert ds.load_identity_templates(path) == good
+    for bad, match in (
+        ({**good, "groups": [["Foo"]]}, "adjective, plural"),
+        ({**good, "benign": []}, "non-empty"),
+        ({**good, "hateful": ["no slot here"]}, "without a group slot"),
+        ({**good, "benign": ["{p} and {q}"]}, "other than"),
+        ([good], "JSON object"),
+    ):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(LabelledFileError, match=match):
+            ds.load_identity_templates(path)
+    path.write_text("{oops")
+    with pytest.raises(LabelledFileError, match="invalid JSON"):
+        ds.load_identity_templates(path)
+
+
 def test_load_functional_temp_file(tmp_path: Path) -> None:
     path = tmp_path / "cases.jsonl"
     case = {"id": "c1", "kind": "k", "label": "reporting", "ideology": "none", "text": "t"}

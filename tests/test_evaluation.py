@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from propclf.evaluation import (
     expected_calibration_error,
     held_out_documents,
+    identity_term_table,
     threshold_for_precision,
 )
 
@@ -44,3 +46,30 @@ def test_flag_threshold_reaches_its_precision() -> None:
     t = threshold_for_precision(y, p, 0.9)
     assert np.mean(y[p >= t]) >= 0.9
     assert expected_calibration_error(y, np.full(2000, y.mean())) < 0.01
+
+
+class _NameBiasedModel:
+    """Scores a text 0.9 when it names the Foos, else 0.05 (and 0.95 when it calls anyone vermin)."""
+
+    flag_threshold = 0.6
+    review_threshold = 0.2
+
+    def score(self, texts: list[str]) -> np.ndarray:
+        return np.array(
+            [0.95 if "vermin" in t else 0.9 if "Foo" in t else 0.05 for t in texts], dtype=float
+        )
+
+
+def test_identity_table_shows_a_group_learnt_as_evidence() -> None:
+    spec = {
+        "groups": [["Foo", "Foos"], ["Bar", "Bars"]],
+        "benign": ["The {p} opened a bakery.", "A {a} choir sang."],
+        "hateful": ["The {p} are vermin.", "Drive out the {p}."],
+    }
+    rows = identity_term_table(_NameBiasedModel(), spec)
+    assert set(rows) == {"Foos", "Bars"}
+    assert rows["Foos"]["benign_mean"] == pytest.approx(0.9)
+    assert rows["Foos"]["benign_flag"] == 1.0 and rows["Foos"]["benign_review"] == 1.0
+    assert rows["Bars"]["benign_mean"] == pytest.approx(0.05) and rows["Bars"]["benign_review"] == 0
+    # the hateful line without "vermin" is caught for the Foos only because of their name
+    assert rows["Foos"]["hateful_flag"] == 1.0 and rows["Bars"]["hateful_flag"] == 0.5

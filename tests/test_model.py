@@ -291,21 +291,14 @@ def test_a_long_reporting_page_is_discounted_and_a_propaganda_passage_still_foun
 def test_shipped_model_does_not_flag_a_group_for_being_named() -> None:
     """Benign sentences must not score as propaganda because of the group they name, and hateful
     ones must reach review whatever group they target (``benchmarks/identity_terms.py``)."""
-    import json
-    from pathlib import Path
-
     from propclf import load_model
+    from propclf.datasets import load_identity_templates
+    from propclf.evaluation import identity_term_table
 
-    model = load_model()
-    spec = json.loads(
-        (Path(__file__).parent.parent / "datasets/functional/identity_templates.json").read_text(
-            "utf-8"
-        )
-    )
-    for adjective, plural in spec["groups"]:
-        benign = model.score([t.format(a=adjective, p=plural) for t in spec["benign"]])
-        hateful = model.score([t.format(a=adjective, p=plural) for t in spec["hateful"]])
-        assert (benign < model.flag_threshold).all(), plural
-        assert benign.mean() < 0.20, plural
-        assert (benign >= model.review_threshold).mean() <= 0.5, plural
-        assert (hateful >= model.review_threshold).mean() >= 0.8, plural
+    rows = identity_term_table(load_model(), load_identity_templates())
+    assert len(rows) >= 10
+    for group, r in rows.items():
+        assert r["benign_flag"] == 0.0, group
+        assert r["benign_mean"] < 0.20, group
+        assert r["benign_review"] <= 0.5, group
+        assert r["hateful_review"] >= 0.8, group

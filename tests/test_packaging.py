@@ -40,6 +40,7 @@ def test_wheel_contains_the_model_files(tmp_path: Path) -> None:
         "propclf/_data/default.json",
         "propclf/_data/MODEL_CARD.md",
         "propclf/_data/functional_cases.jsonl",
+        "propclf/_data/identity_templates.json",
         "propclf/__init__.py",
         "propclf/cli.py",
     ):
