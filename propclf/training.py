@@ -315,12 +315,14 @@ def train(
                 [r.group for r in fx], fy, fs, model.flag_threshold, model.review_threshold
             ),
         }
-    try:
-        from propclf.datasets import load_identity_templates
+    from propclf.datasets import load_identity_templates
 
-        report["identity_terms"] = identity_term_table(model, load_identity_templates())
+    try:
+        spec = load_identity_templates()
     except FileNotFoundError:
-        pass
+        spec = None
+    if spec is not None:
+        report["identity_terms"] = identity_term_table(model, spec)
     cvm = report["grouped_cv"]
     summary = {
         "grouped_cv_pr_auc": round(cvm["overall"]["pr_auc"], 4),
@@ -471,9 +473,10 @@ def _identity_md(report: dict[str, Any]) -> tuple[str, str]:
         f"| {r['benign_flag']:.2f} | {r['hateful_flag']:.2f} | {r['hateful_review']:.2f} |"
         for g, r in order
     )
-    means = [r["benign_mean"] for _, r in order]
-    median = float(np.median(means))
-    (worst, w), (second, w2) = order[0], order[1] if len(order) > 1 else order[0]
+    median = float(np.median([r["benign_mean"] for _, r in order]))
+    # groups whose benign sentences score well above the median group's: their names have
+    # become evidence (a failure mode only when it is large enough to move a score)
+    raised = [(g, r) for g, r in order if r["benign_mean"] >= max(0.05, 3 * median)]
     section = f"""Generic benign and hateful template sentences (`datasets/functional/identity_templates.json`,
 the project's test material, never trained on), each filled with every group: benign ones
 should score alike whatever group they name, hateful ones should be caught whatever group they
@@ -483,13 +486,17 @@ target (`python benchmarks/identity_terms.py` prints this table for any model).
 |---|---|---|---|---|---|---|
 {table}
 """
+    if not raised:
+        return section, ""
+    names = " or ".join(g for g, _ in raised)
+    means = ", ".join(f"{r['benign_mean']:.3f}" for _, r in raised)
+    review = ", ".join(f"{r['benign_review']:.0%}" for _, r in raised)
     failure = (
-        f"- **Identity terms.** Benign sentences naming {worst} or {second} score higher than the "
-        f"same sentences naming other groups (mean {w['benign_mean']:.3f} and "
-        f"{w2['benign_mean']:.3f} against a median of {median:.3f}; "
-        f"{w['benign_review']:.0%} and {w2['benign_review']:.0%} reach `review`): most training "
-        "texts that name them are hate. Hateful sentences about groups the corpora rarely "
-        'target are flagged less often (see "Identity terms").\n'
+        f"- **Identity terms.** The same benign sentences score higher when they name {names} "
+        f"(mean {means} against {median:.3f} for the median group; {review} reach `review`): "
+        "the model has learnt those names as evidence, as happens when most training texts "
+        'that name a group are hate. See "Identity terms" for the hateful sentences caught '
+        "per group.\n"
     )
     return section, failure
 
@@ -609,9 +616,7 @@ propaganda-like passage, so its rates are well above its passages'.
 - Same-platform discussion of extremism (isextreme's tweets labelled reporting) has the highest
   false-positive rate of the reporting data; some of those labels are wrong, many are genuinely
   borderline.
-{
-        identity_failure
-    }- Training sources differ by platform and era (2013-2024); events, names and slang after that
+- Training sources differ by platform and era (2013-2024); events, names and slang after that
   are unknown to the vocabulary{_subword_failure(manifest["params"].get("subword_buckets"))}.
 - A movement, platform or era that no training collection covers is caught far less often than
   the per-source table above suggests: that table's accounts and channels are new to the model,
@@ -620,7 +625,7 @@ propaganda-like passage, so its rates are well above its passages'.
 - Obfuscation beyond what the normaliser undoes (new look-alike characters, words run together
   without a hashtag) lowers recall; so do deliberate misspellings, which no normaliser undoes
   (`python benchmarks/evasion.py`, `typos`).
-"""
+{identity_failure}"""
     path = card_path(artifact)
     path.write_text(text, encoding="utf-8")
     return path

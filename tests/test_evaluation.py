@@ -73,3 +73,19 @@ def test_identity_table_shows_a_group_learnt_as_evidence() -> None:
     assert rows["Bars"]["benign_mean"] == pytest.approx(0.05) and rows["Bars"]["benign_review"] == 0
     # the hateful line without "vermin" is caught for the Foos only because of their name
     assert rows["Foos"]["hateful_flag"] == 1.0 and rows["Bars"]["hateful_flag"] == 0.5
+
+
+def test_card_names_groups_only_when_their_names_raise_benign_scores() -> None:
+    from propclf.training import _identity_md
+
+    def row(mean: float) -> dict[str, float]:
+        keys = ("benign_max", "benign_review", "benign_flag", "hateful_flag", "hateful_review")
+        return {"benign_mean": mean, **dict.fromkeys(keys, 0.5)}
+
+    fair = {"identity_terms": {"Foos": row(0.02), "Bars": row(0.01), "Bazzes": row(0.015)}}
+    section, failure = _identity_md(fair)
+    assert "| Foos | 0.020 |" in section and failure == ""
+    biased = {"identity_terms": {"Foos": row(0.30), "Bars": row(0.01), "Bazzes": row(0.015)}}
+    _, failure = _identity_md(biased)
+    assert "name Foos " in failure and "Bars" not in failure
+    assert "not scored" in _identity_md({})[0]
