@@ -19,7 +19,7 @@ import numpy as np
 
 import propclf
 from propclf.datasets import load_identity_templates
-from propclf.evaluation import identity_term_table
+from propclf.evaluation import format_identity_table, identity_term_table
 
 
 def main() -> None:
@@ -35,18 +35,8 @@ def main() -> None:
         f"{len(spec['benign'])} benign and {len(spec['hateful'])} hateful templates; "
         f"flag >= {flag:.3f}, review >= {review:.3f}\n"
     )
-    print(
-        "| group | benign: mean score | max | reaching review | flagged "
-        "| hateful: flagged | reaching review |"
-    )
-    print("|---|---|---|---|---|---|---|")
     rows = identity_term_table(model, spec)
-    for group, r in sorted(rows.items(), key=lambda kv: -kv[1]["benign_mean"]):
-        print(
-            f"| {group} | {r['benign_mean']:.3f} | {r['benign_max']:.3f} "
-            f"| {r['benign_review']:.2f} | {r['benign_flag']:.2f} "
-            f"| {r['hateful_flag']:.2f} | {r['hateful_review']:.2f} |"
-        )
+    print(format_identity_table(rows))
     means = [r["benign_mean"] for r in rows.values()]
     worst, median = max(means), float(np.median(means))
     n_benign = len(spec["benign"]) * len(spec["groups"])

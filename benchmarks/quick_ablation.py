@@ -280,7 +280,7 @@ def _pruned(
     d = np.zeros(len(tr))
     inner = StratifiedGroupKFold(n_splits=2, shuffle=True, random_state=1)
     for a, b in inner.split(tr, y[tr], g[tr]):
-        coef, b0 = _fit(X, y, tr[a], wt[a], cfg)
+        coef, b0 = _fit(X, y, tr[a], wt[a], cfg, src)
         d[b] = X[tr[b]] @ coef + b0
     p = 1 / (1 + np.exp(-d))
     yt, st = y[tr], src[tr]

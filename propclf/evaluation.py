@@ -241,6 +241,21 @@ def identity_term_table(model: Any, spec: dict[str, Any]) -> dict[str, dict[str,
     return out
 
 
+def format_identity_table(rows: dict[str, dict[str, float]]) -> str:
+    """:func:`identity_term_table` as a Markdown table, the highest benign mean first."""
+    lines = [
+        "| group | benign: mean score | max | reaching review | flagged "
+        "| hateful: flagged | reaching review |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for g, r in sorted(rows.items(), key=lambda kv: -kv[1]["benign_mean"]):
+        lines.append(
+            f"| {g} | {r['benign_mean']:.3f} | {r['benign_max']:.3f} | {r['benign_review']:.2f} "
+            f"| {r['benign_flag']:.2f} | {r['hateful_flag']:.2f} | {r['hateful_review']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def evaluate(model: Any, records: Sequence[Any], threshold: float | None = None) -> dict[str, Any]:
     """Score labelled records and report overall, per-source, per-group and per-length metrics.
 

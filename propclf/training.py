@@ -17,6 +17,7 @@ import numpy as np
 from propclf.evaluation import (
     binary_metrics,
     expected_calibration_error,
+    format_identity_table,
     format_table,
     functional_records,
     grouped_table,
@@ -468,11 +469,6 @@ def _identity_md(report: dict[str, Any]) -> tuple[str, str]:
     if not rows:
         return "_The identity-term templates were not found, so they were not scored._", ""
     order = sorted(rows.items(), key=lambda kv: -kv[1]["benign_mean"])
-    table = "\n".join(
-        f"| {g} | {r['benign_mean']:.3f} | {r['benign_max']:.3f} | {r['benign_review']:.2f} "
-        f"| {r['benign_flag']:.2f} | {r['hateful_flag']:.2f} | {r['hateful_review']:.2f} |"
-        for g, r in order
-    )
     median = float(np.median([r["benign_mean"] for _, r in order]))
     # groups whose benign sentences score well above the median group's: their names have
     # become evidence (a failure mode only when it is large enough to move a score)
@@ -482,9 +478,7 @@ the project's test material, never trained on), each filled with every group: be
 should score alike whatever group they name, hateful ones should be caught whatever group they
 target (`python benchmarks/identity_terms.py` prints this table for any model).
 
-| group | benign: mean score | max | reaching review | flagged | hateful: flagged | reaching review |
-|---|---|---|---|---|---|---|
-{table}
+{format_identity_table(rows)}
 """
     if not raised:
         return section, ""
