@@ -618,3 +618,36 @@ def test_supplement_never_copies_the_functional_suite() -> None:
         mine = _shingles(r.text)
         worst = max(len(mine & s) / len(mine | s) for s in suite)
         assert worst < 0.3, r.id
+
+
+# --- the label audit ---------------------------------------------------------------------------
+AUDIT = REPO / "datasets" / "audit" / "audit.jsonl"
+AUDIT_LABELS = {"propaganda", "reporting", "other", "unclear"}
+
+
+def _audit() -> list[dict[str, object]]:
+    with open(AUDIT, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_audit_holds_ids_and_labels_never_corpus_text() -> None:
+    rows = _audit()
+    assert len(rows) >= 500 and len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert set(r) == {"id", "source", "label", "stratum", "pop", "label_a", "label_b"}, r
+        assert r["label_a"] in AUDIT_LABELS and r["label_b"] in AUDIT_LABELS
+        assert r["label"] in {"propaganda", "reporting"} and r["source"] in CORPORA
+    strata = Counter((r["source"], r["label"], r["stratum"]) for r in rows)
+    assert all(n >= 50 for n in strata.values()), strata
+
+
+@pytest.mark.corpus
+def test_audit_ids_still_name_the_same_records() -> None:
+    """If an adapter renumbers records or changes a label, the audit is stale: this says so."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} not present")
+    rows = _audit()
+    recs = {r.id: r for r in ds.load_records(SHARED, names=sorted({r["source"] for r in rows}))}
+    for r in rows:
+        assert r["id"] in recs, r["id"]
+        assert (recs[r["id"]].source, recs[r["id"]].label) == (r["source"], r["label"]), r["id"]
