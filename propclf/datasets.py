@@ -64,7 +64,9 @@ __all__ = [
     "iter_records",
     "length_bucket",
     "load_functional",
+    "load_identity_templates",
     "load_records",
+    "load_religious_everyday",
     "read_labelled",
     "sha256_file",
     "stats_markdown",
@@ -1719,6 +1721,15 @@ def load_functional(path: str | os.PathLike[str] | None = None) -> list[dict[str
     return cases
 
 
+def _test_material(name: str) -> Path:
+    """``datasets/functional/<name>`` of the source tree if present, else the packaged copy."""
+    repo = Path(__file__).resolve().parent.parent / "datasets" / "functional" / name
+    path = repo if repo.is_file() else Path(__file__).resolve().parent / "_data" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{name} not found at {repo} or {path}")
+    return path
+
+
 def load_identity_templates(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Read the project's identity-term templates (test material, never training data).
 
@@ -1741,16 +1752,7 @@ def load_identity_templates(path: str | os.PathLike[str] | None = None) -> dict[
     LabelledFileError
         The file is not such an object.
     """
-    if path is None:
-        repo = (
-            Path(__file__).resolve().parent.parent
-            / "datasets"
-            / "functional"
-            / "identity_templates.json"
-        )
-        path = repo if repo.is_file() else Path(__file__).resolve().parent / "_data" / repo.name
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"identity templates not found at {repo} or {path}")
+    path = _test_material("identity_templates.json") if path is None else path
     where = str(path)
     try:
         spec = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -1781,6 +1783,57 @@ def load_identity_templates(path: str | os.PathLike[str] | None = None) -> dict[
                 raise LabelledFileError(
                     f"{where}: {key} template with slots other than {{a}} and {{p}}: {t!r}"
                 ) from None
+    return spec
+
+
+def load_religious_everyday(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Read the project's parallel everyday religious lines (test material, never training data).
+
+    Parameters
+    ----------
+    path : path, optional
+        Default: ``datasets/functional/religious_everyday.json`` of the source tree if present,
+        else the copy packaged as ``propclf/_data/religious_everyday.json``.
+
+    Returns
+    -------
+    dict
+        ``situations``: names of everyday situations (a greeting, a prayer for the sick, ...);
+        ``faiths``: for each faith, one benign line per situation in that faith's idiom, so that
+        line ``k`` of every faith says the same thing.
+
+    Raises
+    ------
+    FileNotFoundError
+        No copy is found.
+    LabelledFileError
+        The file is not such an object.
+    """
+    path = _test_material("religious_everyday.json") if path is None else path
+    where = str(path)
+    try:
+        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise LabelledFileError(f"{where}: invalid JSON ({exc.msg})") from None
+    if not isinstance(spec, dict):
+        raise LabelledFileError(f"{where}: expected a JSON object")
+    situations, faiths = spec.get("situations"), spec.get("faiths")
+    if not (
+        isinstance(situations, list) and situations and all(isinstance(x, str) for x in situations)
+    ):
+        raise LabelledFileError(f"{where}: 'situations' must be a non-empty list of names")
+    if not (isinstance(faiths, dict) and len(faiths) >= 2):
+        raise LabelledFileError(f"{where}: 'faiths' must map at least two faiths to their lines")
+    for faith, lines in faiths.items():
+        if not (
+            isinstance(lines, list)
+            and len(lines) == len(situations)
+            and all(isinstance(t, str) and t.strip() for t in lines)
+        ):
+            raise LabelledFileError(
+                f"{where}: faith {faith!r} needs one non-empty line per situation "
+                f"({len(situations)})"
+            )
     return spec
 
 

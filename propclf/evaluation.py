@@ -256,6 +256,41 @@ def format_identity_table(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def religious_text_table(model: Any, spec: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per faith of the parallel everyday religious lines: how its (benign) lines score.
+
+    ``spec`` is :func:`propclf.datasets.load_religious_everyday`: line ``k`` of every faith
+    renders the same everyday situation, so the faiths should score alike. Per faith: ``mean``
+    and ``max`` score, ``review`` and ``flag`` (shares of its lines at or above the model's
+    review and flag thresholds). A model that learnt one faith's everyday idiom as evidence of
+    propaganda shows it here.
+    """
+    flag, review = float(model.flag_threshold), float(model.review_threshold)
+    out: dict[str, dict[str, float]] = {}
+    for faith, lines in spec["faiths"].items():
+        s = np.asarray(model.score(list(lines)))
+        out[faith] = {
+            "mean": float(s.mean()),
+            "max": float(s.max()),
+            "review": float(np.mean(s >= review)),
+            "flag": float(np.mean(s >= flag)),
+        }
+    return out
+
+
+def format_religious_table(rows: dict[str, dict[str, float]]) -> str:
+    """:func:`religious_text_table` as a Markdown table, the highest mean first."""
+    lines = [
+        "| faith | mean score | max | reaching review | flagged |",
+        "|---|---|---|---|---|",
+    ]
+    for g, r in sorted(rows.items(), key=lambda kv: -kv[1]["mean"]):
+        lines.append(
+            f"| {g} | {r['mean']:.3f} | {r['max']:.3f} | {r['review']:.2f} | {r['flag']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def evaluate(model: Any, records: Sequence[Any], threshold: float | None = None) -> dict[str, Any]:
     """Score labelled records and report overall, per-source, per-group and per-length metrics.
 

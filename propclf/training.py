@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -18,6 +19,7 @@ from propclf.evaluation import (
     binary_metrics,
     expected_calibration_error,
     format_identity_table,
+    format_religious_table,
     format_table,
     functional_records,
     grouped_table,
@@ -25,6 +27,7 @@ from propclf.evaluation import (
     identity_term_table,
     length_bucket,
     reliability_table,
+    religious_text_table,
     threshold_for_precision,
     threshold_for_recall,
 )
@@ -324,6 +327,10 @@ def train(
         spec = None
     if spec is not None:
         report["identity_terms"] = identity_term_table(model, spec)
+    from propclf.datasets import load_religious_everyday
+
+    with contextlib.suppress(FileNotFoundError):
+        report["religious_everyday"] = religious_text_table(model, load_religious_everyday())
     cvm = report["grouped_cv"]
     summary = {
         "grouped_cv_pr_auc": round(cvm["overall"]["pr_auc"], 4),
@@ -495,6 +502,37 @@ target (`python benchmarks/identity_terms.py` prints this table for any model).
     return section, failure
 
 
+def _religion_md(report: dict[str, Any]) -> tuple[str, str]:
+    """The card's everyday-religion section and its failure-mode line ("" without the lines)."""
+    rows = report.get("religious_everyday")
+    if not rows:
+        return "_The everyday religious lines were not found, so they were not scored._\n", ""
+    median = float(np.median([r["mean"] for r in rows.values()]))
+    raised = sorted(
+        ((g, r) for g, r in rows.items() if r["mean"] >= max(0.05, 3 * median)),
+        key=lambda kv: -kv[1]["mean"],
+    )
+    section = f"""Benign everyday religious posts (`datasets/functional/religious_everyday.json`, the
+project's test material, never trained on): line *k* of every faith says the same thing (a
+greeting, a prayer for the sick, a festival wish, ...) in that faith's idiom, so every faith
+should score alike (`python benchmarks/religious_text.py` prints this table for any model).
+
+{format_religious_table(rows)}
+"""
+    if not raised:
+        return section, ""
+    names = " and ".join(g for g, _ in raised)
+    means = ", ".join(f"{r['mean']:.3f}" for _, r in raised)
+    review = ", ".join(f"{r['review']:.0%}" for _, r in raised)
+    failure = (
+        f"- **Everyday religious idiom.** Benign everyday {names} posts score higher than the "
+        f"same posts in other faiths' idiom (mean {means} against {median:.3f} for the median "
+        f"faith; {review} reach `review`): many short pious posts in the training data come "
+        'from extremist supporters\' accounts. See "Everyday religious text".\n'
+    )
+    return section, failure
+
+
 def write_card(artifact: str | Path, report: dict[str, Any], manifest: dict[str, Any]) -> Path:
     """Write the model card (Markdown) from a training report."""
     cvm = report["grouped_cv"]
@@ -514,6 +552,7 @@ def write_card(artifact: str | Path, report: dict[str, Any], manifest: dict[str,
         else "_The functional suite was not found, so it was not scored._"
     )
     identity_md, identity_failure = _identity_md(report)
+    religion_md, religion_failure = _religion_md(report)
     text = f"""# Model card: {manifest["model_id"]}
 
 _Written by `propclf train`; do not edit by hand. Regenerate with the command below._
@@ -594,6 +633,8 @@ propaganda-like passage, so its rates are well above its passages'.
 
 ## Identity terms
 {identity_md}
+## Everyday religious text
+{religion_md}
 ## Strongest features
 {_features_md(report["top_features"])}
 
@@ -619,7 +660,7 @@ propaganda-like passage, so its rates are well above its passages'.
 - Obfuscation beyond what the normaliser undoes (new look-alike characters, words run together
   without a hashtag) lowers recall; so do deliberate misspellings, which no normaliser undoes
   (`python benchmarks/evasion.py`, `typos`).
-{identity_failure}"""
+{identity_failure}{religion_failure}"""
     path = card_path(artifact)
     path.write_text(text, encoding="utf-8")
     return path

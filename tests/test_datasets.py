@@ -401,6 +401,25 @@ def test_identity_templates_load_and_malformed_ones_are_refused(tmp_path: Path) 
         ds.load_identity_templates(path)
 
 
+def test_religious_lines_load_and_malformed_ones_are_refused(tmp_path: Path) -> None:
+    shipped = ds.load_religious_everyday()
+    assert len(shipped["faiths"]) >= 5 and len(shipped["situations"]) >= 20
+    good = {"situations": ["greeting"], "faiths": {"A": ["Blessed day"], "B": ["Good day"]}}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(good))
+    assert ds.load_religious_everyday(path) == good
+    for bad, match in (
+        ({**good, "situations": []}, "situations"),
+        ({**good, "faiths": {"A": ["x"]}}, "at least two"),
+        ({**good, "faiths": {"A": ["x"], "B": ["y", "z"]}}, "one non-empty line per situation"),
+        ({**good, "faiths": {"A": ["x"], "B": [" "]}}, "one non-empty line per situation"),
+        ([good], "JSON object"),
+    ):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(LabelledFileError, match=match):
+            ds.load_religious_everyday(path)
+
+
 def test_load_functional_temp_file(tmp_path: Path) -> None:
     path = tmp_path / "cases.jsonl"
     case = {"id": "c1", "kind": "k", "label": "reporting", "ideology": "none", "text": "t"}
@@ -610,10 +629,11 @@ def _identity_templates() -> list[str]:
 
 
 def test_supplement_never_copies_the_functional_suite() -> None:
-    """The suite (and the identity-term templates) are test-only: no supplement line may be a
+    """The suite (and the identity templates and religious lines) are test-only: no supplement line may be a
     (near) copy of one of their cases."""
     suite = [_shingles(c["text"]) for c in ds.load_functional()]
     suite += [_shingles(t) for t in _identity_templates()]
+    suite += [_shingles(t) for ls in ds.load_religious_everyday()["faiths"].values() for t in ls]
     for r in ds.read_labelled(SUPPLEMENT):
         mine = _shingles(r.text)
         worst = max(len(mine & s) / len(mine | s) for s in suite)

@@ -11,6 +11,7 @@ from propclf.evaluation import (
     expected_calibration_error,
     held_out_documents,
     identity_term_table,
+    religious_text_table,
     threshold_for_precision,
 )
 
@@ -89,3 +90,28 @@ def test_card_names_groups_only_when_their_names_raise_benign_scores() -> None:
     _, failure = _identity_md(biased)
     assert "name Foos " in failure and "Bars" not in failure
     assert "not scored" in _identity_md({})[0]
+
+
+def test_religious_table_shows_a_faith_whose_idiom_was_learnt_as_evidence() -> None:
+    spec = {
+        "situations": ["greeting", "thanks"],
+        "faiths": {"Fooism": ["Foo be praised", "Thanks be to Foo"], "Barism": ["Hi", "Thanks"]},
+    }
+    rows = religious_text_table(_NameBiasedModel(), spec)
+    assert rows["Fooism"]["mean"] == pytest.approx(0.9) and rows["Fooism"]["flag"] == 1.0
+    assert rows["Barism"]["mean"] == pytest.approx(0.05) and rows["Barism"]["review"] == 0.0
+
+
+def test_card_names_a_faith_only_when_its_idiom_raises_scores() -> None:
+    from propclf.training import _religion_md
+
+    def row(mean: float) -> dict[str, float]:
+        return {"mean": mean, "max": mean, "review": 0.5, "flag": 0.0}
+
+    fair = {"religious_everyday": {"Fooism": row(0.02), "Barism": row(0.01), "Bazism": row(0.015)}}
+    section, failure = _religion_md(fair)
+    assert "| Fooism | 0.020 |" in section and failure == ""
+    biased = {"religious_everyday": {"Fooism": row(0.3), "Barism": row(0.01), "Bazism": row(0.015)}}
+    _, failure = _religion_md(biased)
+    assert "everyday Fooism posts" in failure and "Barism" not in failure
+    assert "not scored" in _religion_md({})[0]

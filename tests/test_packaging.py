@@ -41,6 +41,7 @@ def test_wheel_contains_the_model_files(tmp_path: Path) -> None:
         "propclf/_data/MODEL_CARD.md",
         "propclf/_data/functional_cases.jsonl",
         "propclf/_data/identity_templates.json",
+        "propclf/_data/religious_everyday.json",
         "propclf/__init__.py",
         "propclf/cli.py",
     ):
