@@ -188,23 +188,28 @@ def main() -> None:
             f"by their sample, {what}: {point:.3f} (95% bootstrap {lo:.3f}-{hi:.3f})"
         )
 
-    # 4. isextreme reporting FPR with audited labels
+    # 4. isextreme reporting FPR with audited labels. The flagged stratum was drawn from the
+    # tweets one model flagged; for any model, its items that this model flags stand for this
+    # model's flagged set (a close approximation when the two flag much the same tweets).
     rep_rand = by_stratum.get(("isextreme", "reporting"), [])
-    flagged = [a for a in audit if a["stratum"] == "isextreme_rep_flagged"]
+    rep_all = [r for r in rows if r["source"] == "isextreme" and r["label"] == "reporting"]
+    drawn = [a for a in audit if a["stratum"] == "isextreme_rep_flagged"]
+    flagged = [a for a in drawn + rep_rand if a["score"] >= flag]
     if rep_rand and flagged:
-        pop_rep = rep_rand[0]["pop"]
-        pop_flag = flagged[0]["pop"]
+        pop_rep = len(rep_all)
+        pop_flag = sum(r["score"] >= flag for r in rep_all)
         fc = [a for a in flagged if a["audit"] is not None]
         rc = [a for a in rep_rand if a["audit"] is not None]
-        p_flag_prop = np.mean([a["audit"] == POS for a in fc])
-        p_rep_prop = np.mean([a["audit"] == POS for a in rc])
+        p_flag_prop = float(np.mean([a["audit"] == POS for a in fc]))
+        p_rep_prop = float(np.mean([a["audit"] == POS for a in rc]))
         fpr_given = pop_flag / pop_rep
         fpr_audit = pop_flag * (1 - p_flag_prop) / (pop_rep * (1 - p_rep_prop))
         print("\n## isextreme reporting tweets at the flag threshold")
         print(
             f"- given labels: {pop_flag} of {pop_rep} flagged = FPR {fpr_given:.3f}\n"
-            f"- of the flagged ones the audit calls propaganda {p_flag_prop:.2f} (n={len(fc)}); "
-            f"of all given-reporting ones {p_rep_prop:.2f} (n={len(rc)})\n"
+            f"- of the audited ones this model flags, the audit calls propaganda "
+            f"{p_flag_prop:.2f} (n={len(fc)}); of all given-reporting ones {p_rep_prop:.2f} "
+            f"(n={len(rc)})\n"
             f"- FPR against the audited labels ≈ {fpr_audit:.3f}"
         )
 

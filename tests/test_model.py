@@ -302,3 +302,20 @@ def test_shipped_model_does_not_flag_a_group_for_being_named() -> None:
         assert r["benign_mean"] < 0.20, group
         assert r["benign_review"] <= 0.5, group
         assert r["hateful_review"] >= 0.8, group
+
+
+def test_shipped_model_scores_everyday_piety_alike_across_faiths() -> None:
+    """The same benign everyday post must not score as propaganda for being in one faith's idiom
+    (``benchmarks/religious_text.py``; the card's failure-mode rule: a faith whose mean reaches
+    max(0.05, 3 x the median faith's) has had its idiom learnt as evidence)."""
+    from propclf import load_model
+    from propclf.datasets import load_religious_everyday
+    from propclf.evaluation import religious_text_table
+
+    rows = religious_text_table(load_model(), load_religious_everyday())
+    assert len(rows) >= 5
+    median = float(np.median([r["mean"] for r in rows.values()]))
+    for faith, r in rows.items():
+        assert r["mean"] < max(0.05, 3 * median), faith
+        assert r["review"] <= 0.2, faith
+        assert r["flag"] <= 0.04, faith  # at most one line in 25
