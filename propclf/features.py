@@ -36,7 +36,7 @@ from propclf.text import (
     normalize_joined,
 )
 
-__all__ = ["TOKEN_PATTERN", "FastTfidfVectorizer", "analyze_many"]
+__all__ = ["TOKEN_PATTERN", "FastTfidfVectorizer", "analyze_many", "is_word"]
 
 _SEP_ID = -2  # batch separator
 _DROP_ID = -3  # token dropped by canonical_token ("rt")
@@ -66,6 +66,32 @@ def analyze_many(texts: Sequence[str], quotes: QuoteMode = "separate") -> list[l
 
 _COMPOUND_ID = -4  # chunk holding several tokens ("go!!", "abc\u2026def"), expanded apart
 _ABSENT_ID = -5  # not in the NumPy table of known chunks
+# An out-of-vocabulary word (see ``is_word``) of a vectoriser without subword features: unknown
+# like -1 to the features, told apart only to count the words a text has for its coverage.
+_OOV_WORD_ID = -6
+
+
+def is_word(token: str) -> bool:
+    """Whether a model token counts as a word for vocabulary coverage: two letters or more.
+
+    Punctuation, the digit placeholder ``0`` and single letters are not words; a quoted token's
+    ``q_``/``r_`` prefix is not part of it.
+
+    Examples
+    --------
+    >>> [is_word(t) for t in ["war", "q_war", "0", "covid0", "x", "!", "в", "по"]]
+    [True, True, False, True, False, False, False, True]
+    """
+    core = token[2:] if token[:2] in QUOTE_PREFIXES else token
+    if core.isalpha():
+        return len(core) > 1
+    return sum(c.isalpha() for c in core) > 1
+
+
+def _unknown_id(token: str) -> int:
+    """Id of a canonical token that is not in the vocabulary (no subword features)."""
+    return _OOV_WORD_ID if is_word(token) else -1
+
 
 # Bytes that are never part of a token become spaces, which cuts the UTF-8 batch into chunks; a
 # token never spans such a byte. Kept: ASCII word characters, ``!``/``?`` (split off later), the
@@ -114,7 +140,10 @@ class _TokenIds(dict[bytes, int]):
         if tok == "\x1e":
             return _SEP_ID
         tok = canonical_token(tok)
-        return self.vocabulary.get(tok, -1) if len(tok) > 1 else self._short_id(tok)
+        if len(tok) <= 1:
+            return self._short_id(tok)
+        tid = self.vocabulary.get(tok)
+        return _unknown_id(tok) if tid is None else tid
 
     def expand(self, chunk: bytes) -> tuple[int, ...]:
         """Ids of every token of a chunk."""
@@ -140,7 +169,11 @@ class _TokenIds(dict[bytes, int]):
         single = [t.isascii() and "!" not in t and "?" not in t for t in texts]  # one token
         words = canonical_many([t for t, one in zip(texts, single, strict=True) if one])
         vocab = self.vocabulary
-        ids = iter([vocab.get(w, -1) if len(w) > 1 else self._short_id(w) for w in words])
+        found = [vocab.get(w, -1) if len(w) > 1 else self._short_id(w) for w in words]
+        ids = iter(
+            _unknown_id(w) if tid == -1 and len(w) > 1 else tid
+            for w, tid in zip(words, found, strict=True)
+        )
         for chunk, one in zip(chunks, single, strict=True):
             if one:
                 self[chunk] = next(ids)
@@ -293,6 +326,8 @@ class _ChunkIds:
         self.table = _KeyTable(self.known[:2], self.known[2])
         self.new: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.n_new = 0
+        # word kind per id (see FastTfidfVectorizer._word_kinds), replaced, never changed in place
+        self.kinds: np.ndarray | None = None
 
     def lookup(self, buf: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Id of every chunk ``buf[starts[i]:ends[i]]``."""
@@ -856,10 +891,51 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         for s, e in zip(starts[long_runs].tolist(), ends[long_runs].tolist(), strict=True):
             word = "".join(chr(97 + c) for c in chars[s:e].tolist())
             letters[s:e] = False
-            ids[s] = vocab.get(canonical_token(word), -1)
+            word = canonical_token(word)
+            tid = vocab.get(word)
+            ids[s] = _unknown_id(word) if tid is None else tid
             drop[s + 1 : e] = True
         ids[letters] = letter_id[chars[letters]]
         return ids[~drop], rows[~drop]
+
+    def _word_kinds(self, cache: _ChunkIds, n_ids: int) -> np.ndarray:
+        """Kind of every id below ``n_ids``: 0 not a word (:func:`is_word`), 1 a word without a
+        unigram column, 2 a word with one. The ids ``_OOV_WORD_ID..-1`` are the table's last
+        entries, so an array of ids indexes it as it is. Cached on the token cache (not pickled)
+        and replaced by a longer table as subword types are added."""
+        kinds = cache.kinds
+        n_tail = -_OOV_WORD_ID
+        if kinds is not None and len(kinds) >= n_ids + n_tail:
+            return kinds
+        have = 0 if kinds is None else len(kinds) - n_tail
+        types = getattr(cache.vocabulary, "words", None)  # _Types: every id's token
+        if types is None:
+            types = [""] * len(self.vocabulary_)
+            for tok, i in self.vocabulary_.items():
+                types[i] = tok
+        new = types[have:n_ids]
+        part = np.fromiter(map(is_word, new), dtype=np.int8, count=len(new))
+        in_vocab = min(max(len(self.vocabulary_) - have, 0), len(new))
+        part[:in_vocab] += (part[:in_vocab] > 0) & (self.unigram_col_[have : have + in_vocab] >= 0)
+        tail = np.zeros(n_tail, dtype=np.int8)
+        tail[0] = 1  # _OOV_WORD_ID: a word the vocabulary does not have; -5..-1: not words
+        head = np.zeros(0, dtype=np.int8) if kinds is None else kinds[:have]
+        kinds = np.concatenate((head, part, tail))
+        cache.kinds = kinds
+        return kinds
+
+    def _word_counts(
+        self, rows: np.ndarray, ids: np.ndarray, cache: _ChunkIds, n_rows: int
+    ) -> np.ndarray:
+        """Known words and words (:func:`is_word`) of each row, from ``_token_ids``' output."""
+        types = getattr(cache.vocabulary, "words", None)
+        n_ids = len(cache.vocabulary) if types is None else len(types)
+        kind = self._word_kinds(cache, n_ids)[ids]
+        per_kind = np.bincount(rows * 3 + kind, minlength=3 * n_rows).reshape(n_rows, 3)
+        out = np.empty((n_rows, 2), dtype=np.int64)
+        out[:, 0] = per_kind[:, 2]
+        out[:, 1] = per_kind[:, 1] + per_kind[:, 2]
+        return out
 
     def _bigram_table(self) -> _KeyTable:
         """Bigram key -> column (cached, not pickled)."""
@@ -878,6 +954,8 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         """Row and column of every word n-gram occurrence in the batch (vectorised)."""
         if self.__dict__.get("subword_idf_") is not None:  # out-of-vocabulary types
             ids = np.where(ids < len(self.vocabulary_), ids, -1)
+        else:
+            ids = np.maximum(ids, -1)  # out-of-vocabulary words (_OOV_WORD_ID) are unknown too
         ucol = np.concatenate(([-1], self.unigram_col_))[ids + 1]  # ids >= -1 (unknown)
         keep = ucol >= 0
         out_rows = [rows[keep]]
@@ -899,12 +977,15 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         return X if isinstance(X, Sequence) else list(X)
 
     def _weights(
-        self, docs: Sequence[str]
-    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], _SubwordRows | None]:
+        self, docs: Sequence[str], word_counts: bool = False
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], _SubwordRows | None, np.ndarray | None]:
         """Word part: row and column of every non-zero (sorted by row, then column) and its
-        value; subword part (or ``None``): each token occurrence's row, type and weight."""
+        value; subword part (or ``None``): each token occurrence's row, type and weight; with
+        ``word_counts``, each row's known words and words (else ``None``), from the same tokens.
+        """
         n_rows, n_cols = len(docs), len(self.idf_)
         rows, ids, cache = self._token_ids(docs)
+        words = self._word_counts(rows, ids, cache, n_rows) if word_counts else None
         wrows, cols = self._columns(rows, ids)
         # count duplicates: sort (row, col) keys once, run-length encode
         keys, counts = np.unique(wrows * n_cols + cols, return_counts=True)
@@ -915,14 +996,14 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         word = (r, c, (data / norms[r]).astype(self.dtype))
         subwords = getattr(cache, "subwords", None)
         if subwords is None:
-            return word, None
+            return word, None, words
         keep = ids >= 0
         tr, tt = rows[keep], ids[keep]  # every token occurrence: no sort needed
         sq = subwords.norms(tt)
         norm = np.sqrt(np.bincount(tr, weights=sq, minlength=n_rows))
         nz = sq > 0
         tr, tt = tr[nz], tt[nz]
-        return word, _SubwordRows(subwords, tr, tt, 1.0 / norm[tr])
+        return word, _SubwordRows(subwords, tr, tt, 1.0 / norm[tr]), words
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
         """TF-IDF matrix (word part rows L2-normalised; subword columns, if any, after it)."""
@@ -930,7 +1011,7 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         rows, cols, data = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], []
         sub_blocks = []
         for i, j in _batches(docs):
-            (r, c, d), sub = self._weights(docs[i:j])
+            (r, c, d), sub, _ = self._weights(docs[i:j])
             rows.append(r + i)
             cols.append(c)
             data.append(d)
@@ -965,19 +1046,54 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         ascending, in float64), so a linear model's decision values are unchanged; only the
         matrix construction is skipped, which matters when only scores are wanted.
         """
+        return self._dot(self._docs(X), coef, counts=False)[0]
+
+    def transform_dot_counts(
+        self, X: Iterable[str], coef: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`transform_dot` and each text's word counts (:meth:`word_counts`), from one
+        tokenisation of the texts; the products are those of :meth:`transform_dot`, bit for bit.
+        """
+        dots, counts = self._dot(self._docs(X), coef, counts=True)
+        assert counts is not None
+        return dots, counts
+
+    def word_counts(self, X: Iterable[str]) -> np.ndarray:
+        """Known words and words of each text, as the vectoriser tokenises it.
+
+        A word is a token of two letters or more (:func:`is_word`: not punctuation, not the
+        digit placeholder, not a single letter); it is known when it is a unigram feature.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_texts, 2)
+            Column 0: known words; column 1: words (every occurrence counts).
+        """
         docs = self._docs(X)
+        out = np.zeros((len(docs), 2), dtype=np.int64)
+        for i, j in _batches(docs):
+            rows, ids, cache = self._token_ids(docs[i:j])
+            out[i:j] = self._word_counts(rows, ids, cache, j - i)
+        return out
+
+    def _dot(
+        self, docs: Sequence[str], coef: np.ndarray, counts: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         key = coef
         coef = np.asarray(coef, dtype=np.float64).ravel()
         if len(coef) != self._n_columns():
             raise ValueError(f"coef has {len(coef)} entries, expected {self._n_columns()}")
         n_word = len(self.idf_)
         out = np.zeros(len(docs))
+        words = np.zeros((len(docs), 2), dtype=np.int64) if counts else None
         for i, j in _batches(docs):
-            (r, c, data), sub = self._weights(docs[i:j])
+            (r, c, data), sub, n = self._weights(docs[i:j], counts)
             out[i:j] = np.bincount(r, weights=data.astype(np.float64) * coef[c], minlength=j - i)
             if sub is not None:
                 out[i:j] += sub.dot(j - i, key, coef[n_word:])
-        return out
+            if words is not None and n is not None:
+                words[i:j] = n
+        return out, words
 
     def subword_contributions(self, text: str, coef: np.ndarray) -> list[tuple[str, float]]:
         """Each distinct token of ``text`` with its subword features' share of ``text @ coef``
@@ -986,7 +1102,7 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         if self.__dict__.get("subword_idf_") is None:
             return []
         coef = np.asarray(coef, dtype=np.float64).ravel()
-        _, sub = self._weights([text])
+        _, sub, _ = self._weights([text])
         assert sub is not None
         dots = sub.subwords.matrix(sub.types) @ coef[len(self.idf_) :]
         words = sub.subwords.types.words

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -13,7 +13,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from propclf.features import FastTfidfVectorizer, analyze_many
+from propclf.features import FastTfidfVectorizer, analyze_many, is_word
 from propclf.result import BANDS, LABELS, PassageHit, Reason
 from propclf.text import (
     QUOTE_PREFIXES,
@@ -24,7 +24,7 @@ from propclf.text import (
     split_passages,
 )
 
-__all__ = ["PropagandaClassifier", "as_texts", "encode_labels"]
+__all__ = ["PropagandaClassifier", "as_texts", "coverage_of", "encode_labels"]
 
 _POS, _NEG = LABELS[1], LABELS[0]
 _CHUNK = re.compile(r"\S+")
@@ -63,6 +63,18 @@ def _log_count_ratio(X: Any, y: np.ndarray, sw: np.ndarray | None, alpha: float)
     p = alpha + present @ (w * (y == 1))
     q = alpha + present @ (w * (y == 0))
     return np.asarray(np.log((p / p.sum()) / (q / q.sum())), dtype=np.float64)
+
+
+def coverage_of(word_counts: Any) -> np.ndarray:
+    """Coverage from word counts (columns: known words, words): NaN where there are no words.
+
+    Examples
+    --------
+    >>> coverage_of([[3, 4], [0, 0]]).tolist()
+    [0.75, nan]
+    """
+    n = np.asarray(word_counts, dtype=np.int64).reshape(-1, 2)
+    return np.where(n[:, 1] > 0, n[:, 0] / np.maximum(n[:, 1], 1), np.nan)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -323,15 +335,75 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
         """Calibrated log-odds of propaganda (positive means propaganda is more likely)."""
         check_is_fitted(self, "pipeline_")
-        texts = as_texts(X)
+        return self._decision(as_texts(X), counts=False)[0]
+
+    def _decision(self, texts: list[str], counts: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Decision values and, with ``counts``, each text's known words and words (see
+        :meth:`coverage`), counted from the tokens that were scored (one tokenisation)."""
         if not texts:
-            return np.zeros(0)
+            return np.zeros(0), np.zeros((0, 2), dtype=np.int64) if counts else None
         a, b = self.calibration_
         vec, clf = self.pipeline_.named_steps["tfidf"], self.pipeline_.named_steps["clf"]
         if isinstance(vec, FastTfidfVectorizer) and clf.coef_.shape[0] == 1:
             # equals pipeline_.decision_function, without building the sparse matrix
-            return a * (vec.transform_dot(texts, clf.coef_) + clf.intercept_[0]) + b
-        return a * self.pipeline_.decision_function(texts) + b
+            if counts:
+                dots, n = vec.transform_dot_counts(texts, clf.coef_)
+                return a * (dots + clf.intercept_[0]) + b, n
+            return a * (vec.transform_dot(texts, clf.coef_) + clf.intercept_[0]) + b, None
+        d = a * self.pipeline_.decision_function(texts) + b
+        return d, self._word_counts(texts) if counts else None
+
+    def _scores(self, texts: list[str], counts: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`score` of validated texts and, with ``counts``, their word counts."""
+        check_is_fitted(self, "pipeline_")
+        d, n = self._decision(texts, counts)
+        return _sigmoid(d), n
+
+    def _word_counts(self, texts: list[str]) -> np.ndarray:
+        """Known words and words of each text (columns 0 and 1), tokenised as the model does."""
+        vec = self.pipeline_.named_steps["tfidf"]
+        if isinstance(vec, FastTfidfVectorizer):
+            return vec.word_counts(texts)
+        vocab = vec.vocabulary_  # another vectoriser: its unigram columns
+        out = np.zeros((len(texts), 2), dtype=np.int64)
+        for k, toks in enumerate(analyze_many(texts, self.quotes)):
+            words = [t for t in toks if is_word(t)]
+            out[k] = (sum(t in vocab for t in words), len(words))
+        return out
+
+    def coverage(self, X: Sequence[str]) -> np.ndarray:
+        """Vocabulary coverage: the share of each text's words that the model has features for.
+
+        The model is trained on English: a text most of whose words it does not know (another
+        language, a script it never saw) gets a score from the few words it does know, and that
+        score says little. A word is a token of the model's own tokenisation with two letters or
+        more (:func:`propclf.features.is_word`: punctuation, the digit placeholder and single
+        letters are not words); it is known when it is a unigram feature of the vocabulary.
+        Every occurrence counts. :class:`propclf.scoring.Scorer` warns when the coverage of a
+        text of at least ``MIN_COVERAGE_WORDS`` words is below ``LOW_COVERAGE``, from the same
+        tokenisation that scores it.
+
+        Parameters
+        ----------
+        X : sequence of str
+            Raw texts.
+
+        Returns
+        -------
+        ndarray of float
+            Known words / words for each text, in [0, 1]; NaN for a text without words.
+
+        Examples
+        --------
+        >>> clf = PropagandaClassifier(min_df=1, cv=2).fit(
+        ...     ["join our ranks brothers", "police said the group attacked",
+        ...      "the enemy will burn, join us", "officials condemned the attack"],
+        ...     ["propaganda", "reporting", "propaganda", "reporting"])
+        >>> clf.coverage(["police said the unknown group", "la police du quartier", "!! 2"]).tolist()
+        [0.8, 0.25, nan]
+        """
+        check_is_fitted(self, "pipeline_")
+        return coverage_of(self._word_counts(as_texts(X)))
 
     def score(self, X: Sequence[str], y: Any = None, sample_weight: Any = None) -> Any:
         """P(propaganda) for each text; with ``y``, mean accuracy (scikit-learn's convention).
@@ -369,9 +441,37 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         return np.where(s >= f, BANDS[0], np.where(s >= r, BANDS[1], BANDS[2]))
 
     # -- documents -------------------------------------------------------------------------------
+    @overload
     def score_documents(
-        self, X: Sequence[str], review: float | None = None, batch_size: int = 2048
-    ) -> tuple[np.ndarray, list[tuple[PassageHit, ...]]]:
+        self,
+        X: Sequence[str],
+        review: float | None = None,
+        batch_size: int = 2048,
+        *,
+        return_word_counts: Literal[False] = False,
+    ) -> tuple[np.ndarray, list[tuple[PassageHit, ...]]]: ...
+
+    @overload
+    def score_documents(
+        self,
+        X: Sequence[str],
+        review: float | None = None,
+        batch_size: int = 2048,
+        *,
+        return_word_counts: Literal[True],
+    ) -> tuple[np.ndarray, list[tuple[PassageHit, ...]], np.ndarray]: ...
+
+    def score_documents(
+        self,
+        X: Sequence[str],
+        review: float | None = None,
+        batch_size: int = 2048,
+        *,
+        return_word_counts: bool = False,
+    ) -> (
+        tuple[np.ndarray, list[tuple[PassageHit, ...]]]
+        | tuple[np.ndarray, list[tuple[PassageHit, ...]], np.ndarray]
+    ):
         """Score documents by passage.
 
         Rule: a text no longer than ``passage_chars`` is one passage. A longer text is split
@@ -384,20 +484,43 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         whole text is scored). Passages whose discounted score reaches the review threshold
         are returned with their character offsets and discounted scores.
 
+        Parameters
+        ----------
+        X : sequence of str
+            Raw texts (documents).
+        review : float, optional
+            Passages from this score up are returned (default: ``review_threshold``).
+        batch_size : int, default=2048
+            Passages scored at once.
+        return_word_counts : bool, default=False
+            Also return each document's word counts (see :meth:`coverage`), counted from the
+            tokens that were scored: the scored passages' words, summed, for a long document.
+
         Returns
         -------
         scores : ndarray
             One score per document.
         hits : list of tuple of PassageHit
             The triggering passages of each document (empty for short texts).
+        word_counts : ndarray of int64, shape (n_documents, 2)
+            Only with ``return_word_counts``: known words (column 0) and words (column 1).
         """
         texts = as_texts(X)
+        want = bool(return_word_counts)
         r = self.review_threshold if review is None else review
-        scores = np.zeros(len(texts))
         hits: list[tuple[PassageHit, ...]] = [() for _ in texts]
         short = [i for i, t in enumerate(texts) if len(t) <= self.passage_chars]
+        if len(short) == len(texts):  # every text is one passage (a batch of posts)
+            scores, n = self._scores(texts, want)
+            if n is None:
+                return scores, hits
+            return scores, hits, n
+        scores = np.zeros(len(texts))
+        counts = np.zeros((len(texts), 2), dtype=np.int64)
         if short:
-            scores[short] = self.score([texts[i] for i in short])
+            scores[short], n = self._scores([texts[i] for i in short], want)
+            if n is not None:
+                counts[short] = n
         for i, t in enumerate(texts):
             if len(t) <= self.passage_chars:
                 continue
@@ -407,14 +530,18 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
                 if not is_boilerplate(p.text, self.min_passage_words)
             ]
             if not parts:
-                scores[i] = self.score([t[: self.passage_chars * 4]])[0]
+                whole, n = self._scores([t[: self.passage_chars * 4]], want)
+                scores[i] = whole[0]
+                if n is not None:
+                    counts[i] = n[0]
                 continue
-            ps = np.concatenate(
-                [
-                    self.score([p.text for p in parts[k : k + batch_size]])
-                    for k in range(0, len(parts), batch_size)
-                ]
-            )
+            scored = [
+                self._scores([p.text for p in parts[k : k + batch_size]], want)
+                for k in range(0, len(parts), batch_size)
+            ]
+            ps = np.concatenate([s for s, _ in scored])
+            if want:
+                counts[i] = sum(n.sum(axis=0) for _, n in scored if n is not None)
             ps = self.correct_for_passages(ps, len(parts))
             scores[i] = float(ps.max())
             bands = self.band(ps, review=min(r, self.flag_threshold))
@@ -423,6 +550,8 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
                 for p, s, b in zip(parts, ps, bands, strict=True)
                 if s >= r
             )
+        if want:
+            return scores, hits, counts
         return scores, hits
 
     def correct_for_passages(self, scores: Any, n: Any) -> np.ndarray:

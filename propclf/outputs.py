@@ -13,7 +13,7 @@ __all__ = ["OUTPUT_FORMATS", "OutputFormat", "write_results"]
 
 OutputFormat = Literal["table", "jsonl", "csv"]
 OUTPUT_FORMATS: tuple[str, ...] = ("table", "jsonl", "csv")
-_CSV_FIELDS = ["id", "label", "score", "band", "error", "model"]
+_CSV_FIELDS = ["id", "label", "score", "band", "error", "model", "warning"]
 
 
 def _fmt_score(score: float | None) -> str:
@@ -26,8 +26,9 @@ def write_results(
     """Write results to ``out``; return ``(rows, errors)``.
 
     JSONL rows are :meth:`Result.to_dict` (keys ``id``, ``label``, ``score``, ``band``, ``error``,
-    ``model`` and, when asked for, ``passages`` / ``reasons``). CSV has the flat columns. The
-    table is for people: id, label, score, band, error.
+    ``model`` and, when set or asked for, ``warning``, ``passages`` / ``reasons``). CSV has the
+    flat columns, ``warning`` last (empty when there is none). The table is for people: label,
+    score, band, id, and the error, or the warning's first clause, after the id.
     """
     if fmt not in OUTPUT_FORMATS:
         raise ValueError(f"output format must be one of {OUTPUT_FORMATS}")
@@ -49,7 +50,8 @@ def write_results(
             writer.writerow(d)
         else:
             if r.ok:
-                out.write(f"{r.label:<11} {_fmt_score(r.score):>6}  {r.band:<6}  {r.id}\n")
+                note = f"  (! {r.warning.split(';')[0]})" if r.warning else ""
+                out.write(f"{r.label:<11} {_fmt_score(r.score):>6}  {r.band:<6}  {r.id}{note}\n")
             else:
                 out.write(f"{'error':<11} {'':>6}  {'':<6}  {r.id}  ({r.error})\n")
         if rows % flush_every == 0:

@@ -49,7 +49,10 @@ class Result:
     """The verdict on one input item.
 
     Exactly one of (``label``, ``score``, ``band``) and ``error`` is set: an item that could not
-    be scored keeps its ``id`` and carries an ``error`` message instead of a score.
+    be scored keeps its ``id`` and carries an ``error`` message instead of a score. A scored item
+    may carry a ``warning`` as well: its score is there but unreliable (the text is mostly words
+    the model does not know, see :meth:`propclf.model.PropagandaClassifier.coverage`); the
+    warning changes neither the label, the score nor the band.
     """
 
     id: str
@@ -61,6 +64,7 @@ class Result:
     reasons: tuple[Reason, ...] | None = None
     model: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    warning: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -68,7 +72,8 @@ class Result:
         return self.error is None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict with stable keys: id, label, score, band, error (+ optional ones)."""
+        """A JSON-ready dict with stable keys: id, label, score, band, error (+ optional ones:
+        ``warning``, ``passages``, ``reasons``, ``model``, in that order, when set)."""
         out: dict[str, Any] = {
             "id": self.id,
             "label": self.label,
@@ -76,6 +81,8 @@ class Result:
             "band": self.band,
             "error": self.error,
         }
+        if self.warning is not None:
+            out["warning"] = self.warning
         if self.passages is not None:
             out["passages"] = [p.to_dict() for p in self.passages]
         if self.reasons is not None:

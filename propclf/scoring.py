@@ -16,12 +16,58 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+import numpy as np
+
 from propclf.inputs import Item
 from propclf.result import LABELS, Result
 
-__all__ = ["Scorer", "classify"]
+__all__ = [
+    "LOW_COVERAGE",
+    "MIN_COVERAGE_WORDS",
+    "Scorer",
+    "classify",
+    "coverage_warning",
+    "coverage_warnings",
+]
 
 log = logging.getLogger(__name__)
+
+#: A scored text of at least this many words (see
+#: :meth:`propclf.model.PropagandaClassifier.coverage`) whose vocabulary coverage is below
+#: :data:`LOW_COVERAGE` gets a warning: its score rests on the few words the model knows.
+MIN_COVERAGE_WORDS = 5
+#: Chosen with ``python benchmarks/language.py``: the highest coverage threshold (in steps of
+#: 0.025) at which no training corpus has more than 0.5% of its English records warned.
+LOW_COVERAGE = 0.7
+
+
+def coverage_warning(known: int, words: int) -> str | None:
+    """The warning for a text of which ``known`` of ``words`` words are known (or ``None``).
+
+    Examples
+    --------
+    >>> coverage_warning(3, 12)
+    'low vocabulary coverage: 3 of 12 words known; probably not English, the score is unreliable'
+    >>> coverage_warning(3, 4) is None  # too few words to tell
+    True
+    """
+    if words < MIN_COVERAGE_WORDS or known / words >= LOW_COVERAGE:
+        return None
+    return (
+        f"low vocabulary coverage: {known} of {words} words known; "
+        "probably not English, the score is unreliable"
+    )
+
+
+def coverage_warnings(word_counts: Any) -> list[str | None]:
+    """:func:`coverage_warning` of each row of word counts (columns: known words, words)."""
+    n = np.asarray(word_counts, dtype=np.int64).reshape(-1, 2)
+    known, words = n[:, 0], n[:, 1]
+    low = (words >= MIN_COVERAGE_WORDS) & (known / np.maximum(words, 1) < LOW_COVERAGE)
+    out: list[str | None] = [None] * len(n)
+    for k in np.flatnonzero(low).tolist():
+        out[k] = coverage_warning(int(known[k]), int(words[k]))
+    return out
 
 
 @dataclass(frozen=True)
@@ -67,7 +113,12 @@ class Scorer:
         self.model_id = manifest.get("model_id")
 
     def score_batch(self, items: Sequence[Item]) -> list[Result]:
-        """One result per item, in order; items with an error pass through as error results."""
+        """One result per item, in order; items with an error pass through as error results.
+
+        A scored text of at least :data:`MIN_COVERAGE_WORDS` words of which fewer than
+        :data:`LOW_COVERAGE` the model knows gets a ``warning`` (:func:`coverage_warning`),
+        counted from the tokens that were scored; label, score and band stay as they are.
+        """
         s = self.settings
         good = [i for i, it in enumerate(items) if it.error is None and it.text is not None]
         texts = [items[i].text or "" for i in good]
@@ -75,15 +126,19 @@ class Scorer:
         if texts:
             try:
                 if s.documents:
-                    scores, hits = self.model.score_documents(texts, review=s.review)
+                    scores, hits, counts = self.model.score_documents(
+                        texts, review=s.review, return_word_counts=True
+                    )
                 else:
-                    scores, hits = self.model.score(texts), None
+                    hits = None
+                    scores, counts = self.model._scores(texts, counts=True)
                 bands = self.model.band(scores, flag=s.flag, review=s.review)
             except Exception:  # one bad text must not sink the batch: retry one by one
                 log.exception("batch failed; scoring its items one at a time")
                 if len(items) == 1:
                     raise
                 return [r for it in items for r in self._safe_batch([it])]
+            warnings = coverage_warnings(counts)
             for k, i in enumerate(good):
                 score = float(scores[k])
                 reasons = None
@@ -98,6 +153,7 @@ class Scorer:
                     passages=passages,
                     reasons=reasons,
                     model=self.model_id,
+                    warning=warnings[k],
                 )
         for i, it in enumerate(items):
             if out[i] is None:

@@ -62,7 +62,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from propclf import __version__
 from propclf.inputs import Item
 from propclf.result import BANDS, LABELS, Result
-from propclf.scoring import Scorer
+from propclf.scoring import Scorer, coverage_warnings
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -264,6 +264,11 @@ class ResultOut(BaseModel):
     score: float | None = Field(ge=0.0, le=1.0, description="P(propaganda).")
     band: Literal["flag", "review", "pass"] | None
     error: str | None
+    warning: str | None = Field(
+        default=None,
+        description="Present when the score is unreliable: most of the text's words are unknown "
+        "to the model (probably not English). Label, score and band are unchanged.",
+    )
     passages: list[PassageOut] | None = None
     reasons: list[ReasonOut] | None = None
     model: str | None = None
@@ -805,11 +810,14 @@ def _records(scorer: Scorer, batch: _Batch) -> list[dict[str, Any]]:
             for i, rid in enumerate(batch.ids)
         ]
     try:
-        scores, hits = scorer.model.score_documents(texts, review=s.review)
+        scores, hits, counts = scorer.model.score_documents(
+            texts, review=s.review, return_word_counts=True
+        )
         bands = scorer.model.band(scores, flag=s.flag, review=s.review).tolist()
     except Exception:  # the library's path logs it and retries the items one at a time
         return [r.to_dict() for r in _score_items(scorer, batch.items())]
-    return _build(batch, good, scores.tolist(), bands, hits, scorer.model_id)
+    warnings = coverage_warnings(counts)
+    return _build(batch, good, scores.tolist(), bands, hits, warnings, scorer.model_id)
 
 
 def _build(
@@ -818,12 +826,13 @@ def _build(
     scores: list[float],
     bands: list[str],
     hits: list[tuple[Any, ...]],
+    warnings: list[str | None],
     model_id: str | None,
 ) -> list[dict[str, Any]]:
     ids, label_of = batch.ids, _LABEL_OF_BAND
     scored = ids if good is None else [ids[i] for i in good]
     out: list[dict[str, Any]] = []
-    for rid, score, band, hit in zip(scored, scores, bands, hits, strict=True):
+    for rid, score, band, hit, warning in zip(scored, scores, bands, hits, warnings, strict=True):
         rec = {
             "id": rid,
             "label": label_of[band],
@@ -831,6 +840,8 @@ def _build(
             "band": band,
             "error": None,
         }
+        if warning is not None:
+            rec["warning"] = warning
         if hit:
             rec["passages"] = [p.to_dict() for p in hit]
         if model_id is not None:
