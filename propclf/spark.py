@@ -61,6 +61,7 @@ RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("label", "string"),
     ("band", "string"),
     ("error", "string"),
+    ("warning", "string"),
 )
 _RESULT_SCHEMA = ", ".join(f"{name} {kind}" for name, kind in RESULT_COLUMNS)
 _PARSED_SCHEMA = "id string, text string, error string"
@@ -190,7 +191,7 @@ class _Scoring:
         if with_id:
             columns["id"] = pd.Series([r.id for r in results], dtype=object)
         columns["score"] = pd.Series([r.score for r in results], dtype="Float64")
-        for name in ("label", "band", "error"):
+        for name in ("label", "band", "error", "warning"):
             columns[name] = pd.Series([getattr(r, name) for r in results], dtype=object)
         return pd.DataFrame(columns)
 
@@ -236,7 +237,7 @@ def _score_series(texts: pd.Series, job: _Scoring, null_error: str) -> pd.DataFr
 
 
 def _scoring_udf(job: _Scoring, null_error: str) -> Any:
-    """A pandas UDF ``text -> struct<score, label, band, error>``."""
+    """A pandas UDF ``text -> struct<score, label, band, error, warning>``."""
     from pyspark.sql.functions import pandas_udf
 
     def score_texts(texts: pd.Series) -> pd.DataFrame:
@@ -292,6 +293,7 @@ def _apply(
         r["label"].alias("label"),
         r["band"].alias("band"),
         F.coalesce(F.col(tmp + "_pre"), r["error"]).alias("error"),
+        r["warning"].alias("warning"),
     )
 
 
@@ -306,12 +308,13 @@ def score_dataframe(
     documents: bool = True,
     batch_size: int = _DEFAULT_BATCH,
 ) -> DataFrame:
-    """Score a DataFrame's texts; return it with ``score``, ``label``, ``band`` and ``error``.
+    """Score a DataFrame's texts; return it with ``score``, ``label``, ``band``, ``error``, ``warning``.
 
     The result is lazy, keeps the rows in their order (no shuffle), and gives each row exactly
-    the score, label and band of :class:`propclf.scoring.Scorer` (the ``propclf score`` CLI).
-    Rows whose text is null or not a string get an ``error`` message and null ``score``,
-    ``label`` and ``band``; scored rows have a null ``error``.
+    the score, label, band and warning of :class:`propclf.scoring.Scorer` (the ``propclf score``
+    CLI). Rows whose text is null or not a string get an ``error`` message and null ``score``,
+    ``label`` and ``band``; scored rows have a null ``error``. ``warning`` is null unless the
+    text's vocabulary coverage is low (probably not English; the score is kept).
 
     Parameters
     ----------
@@ -327,7 +330,7 @@ def score_dataframe(
     id_col : str, optional
         When given, return only this column and the result columns (the record shape of
         ``propclf score``); by default every input column is kept. Existing ``score``,
-        ``label``, ``band`` or ``error`` columns are replaced either way.
+        ``label``, ``band``, ``error`` or ``warning`` columns are replaced either way.
     flag, review : float, optional
         Thresholds overriding the model's (``0 <= review <= flag <= 1``); as in
         :class:`~propclf.scoring.Scorer`, a lowered ``flag`` drags the default review threshold
@@ -341,8 +344,8 @@ def score_dataframe(
     Returns
     -------
     pyspark.sql.DataFrame
-        ``df``'s columns (or ``id_col`` only) plus ``score`` (double), ``label``, ``band`` and
-        ``error`` (strings).
+        ``df``'s columns (or ``id_col`` only) plus ``score`` (double), ``label``, ``band``,
+        ``error`` and ``warning`` (strings).
 
     Raises
     ------
@@ -585,7 +588,7 @@ def spark_session(
 def _score_input(
     spark: SparkSession, path: str, fmt: str, text_col: str, id_col: str, job: _Scoring
 ) -> DataFrame:
-    """Result rows ``id, score, label, band, error`` of every input record, in input order."""
+    """Result rows ``id, score, label, band, error, warning`` of every input record, in order."""
     if fmt == "jsonl":
         lines, splits = _numbered_lines(spark, path)
 
@@ -626,7 +629,8 @@ def score_files(
     """Score JSONL or Parquet files into Parquet or JSONL; return ``(rows, errors)``.
 
     Output rows are the records of ``propclf score``: ``id``, ``label``, ``score``, ``band``,
-    ``error`` and ``model`` (the model id); ``output_path`` is a folder of part files, in
+    ``error``, ``model`` (the model id) and ``warning`` (null unless the text's vocabulary
+    coverage is low, see :class:`propclf.scoring.Scorer`); ``output_path`` is a folder of part files, in
     input order. JSONL output keeps null fields. Every input record yields one row, with an
     ``error`` when it could not be read or scored.
     """
@@ -635,7 +639,13 @@ def score_files(
     loaded, job = _prepare(spark, model, flag, review, documents, _DEFAULT_BATCH)
     model_id = (getattr(loaded, "manifest_", None) or {}).get("model_id")
     scored = _score_input(spark, input_path, input_format, text_col, id_col, job).select(
-        "id", "label", "score", "band", "error", F.lit(model_id).cast("string").alias("model")
+        "id",
+        "label",
+        "score",
+        "band",
+        "error",
+        F.lit(model_id).cast("string").alias("model"),
+        "warning",
     )
     writer = scored.write.mode("overwrite" if overwrite else "errorifexists")
     if output_format == "parquet":

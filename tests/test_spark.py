@@ -244,8 +244,10 @@ def disk_model(saved_model):
 def test_score_dataframe_equals_python_api(spark, disk_model):
     from propclf.spark import score_dataframe
 
-    ids = [f"r{i}" for i in range(len(TEXTS))]
-    df = spark.createDataFrame(list(zip(ids, TEXTS, strict=True)), "id string, text string")
+    # the last text is in a language the model cannot read: it carries the Scorer's warning
+    texts = [*TEXTS, "Das Stadtmuseum öffnet nächsten Monat wieder seine Türen für Besucher."]
+    ids = [f"r{i}" for i in range(len(texts))]
+    df = spark.createDataFrame(list(zip(ids, texts, strict=True)), "id string, text string")
     out = score_dataframe(df, model=disk_model)
     assert [(f.name, f.dataType.simpleString()) for f in out.schema.fields] == [
         ("id", "string"),
@@ -254,13 +256,15 @@ def test_score_dataframe_equals_python_api(spark, disk_model):
         ("label", "string"),
         ("band", "string"),
         ("error", "string"),
+        ("warning", "string"),
     ]
     got = {r["id"]: r for r in out.collect()}
-    expected = _expected(disk_model, ids, TEXTS)
-    assert {r.id: (r.score, r.label, r.band, r.error) for r in expected} == {
-        i: (r["score"], r["label"], r["band"], r["error"]) for i, r in got.items()
+    expected = _expected(disk_model, ids, texts)
+    assert {r.id: (r.score, r.label, r.band, r.error, r.warning) for r in expected} == {
+        i: (r["score"], r["label"], r["band"], r["error"], r["warning"]) for i, r in got.items()
     }
-    scores, _ = disk_model.score_documents(TEXTS)
+    assert got[ids[-1]]["warning"] is not None
+    scores, _ = disk_model.score_documents(texts)
     np.testing.assert_allclose([got[i]["score"] for i in ids], scores, rtol=0, atol=1e-12)
 
 
@@ -277,7 +281,7 @@ def test_order_ids_thresholds_and_in_memory_model(spark, small_model):
     out = score_dataframe(
         df, "body", small_model, id_col="key", flag=0.9, review=0.1, documents=False
     )
-    assert out.columns == ["key", "score", "label", "band", "error"]
+    assert out.columns == ["key", "score", "label", "band", "error", "warning"]
     rows = out.collect()
     assert [r["key"] for r in rows] == ids  # no shuffle: input order
     expected = spark.createDataFrame(
@@ -418,7 +422,7 @@ def test_cli_jsonl_to_parquet(spark, saved_model, disk_model, tmp_path):
     assert res.exit_code == 1, res.output
     assert "3 of 6 items could not be scored" in res.stderr
     frame = pd.read_parquet(out)
-    assert list(frame.columns) == ["id", "label", "score", "band", "error", "model"]
+    assert list(frame.columns) == ["id", "label", "score", "band", "error", "model", "warning"]
     rows = [
         {k: (None if pd.isna(v) else v) for k, v in r.items()} for r in frame.to_dict("records")
     ]
@@ -447,7 +451,9 @@ def test_cli_parquet_to_jsonl(spark, saved_model, disk_model, tmp_path):
     assert res.exit_code == 1, res.output
     rows = _read_jsonl_dir(out)
     assert [r["id"] for r in rows] == [10, 11, 12]
-    assert all(set(r) == {"id", "label", "score", "band", "error", "model"} for r in rows)
+    assert all(
+        set(r) == {"id", "label", "score", "band", "error", "model", "warning"} for r in rows
+    )
     assert rows[1]["error"] == "'body' is null" and rows[1]["score"] is None
     exp = _expected(disk_model, ["x", "y"], [TEXTS[0], TEXTS[4]])
     assert [rows[0]["score"], rows[2]["score"]] == [r.score for r in exp]
