@@ -7,7 +7,8 @@ import logging
 import shlex
 import sys
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import click
@@ -48,6 +49,14 @@ def _progress(results: Iterator[Any], enabled: bool) -> Iterator[Any]:
         yield r
     if n and last > start:
         click.echo(f"\rscored {n:,} items in {time.monotonic() - start:.1f}s", err=True)
+
+
+def _count_warnings(results: Iterable[Any], counter: Counter[str]) -> Iterator[Any]:
+    """Pass results through, counting those that carry a warning."""
+    for r in results:
+        if getattr(r, "warning", None):
+            counter["warning"] += 1
+        yield r
 
 
 def _command_line(ctx: click.Context) -> str:
@@ -149,12 +158,20 @@ def score(
             jobs=jobs,
         )
         show = sys.stderr.isatty() if progress is None else progress
-        rows, errors = write_results(_progress(results, show), sys.stdout, fmt)  # type: ignore[arg-type]
+        warned: Counter[str] = Counter()
+        counted = _count_warnings(_progress(results, show), warned)
+        rows, errors = write_results(counted, sys.stdout, fmt)  # type: ignore[arg-type]
     except ValueError as exc:
         _fail(str(exc))
     except BrokenPipeError:  # downstream closed the pipe: stop quietly
         sys.stderr.close()
         sys.exit(1)
+    if warned["warning"]:
+        click.echo(
+            f"propclf: {warned['warning']} of {rows} items have low vocabulary coverage "
+            "(probably not English): their scores are unreliable (see the warning field)",
+            err=True,
+        )
     if errors:
         click.echo(f"propclf: {errors} of {rows} items could not be scored", err=True)
         sys.exit(1)

@@ -255,6 +255,8 @@ def test_cli_jsonl_carries_the_warning(model: Any, tmp_path: Path) -> None:
     args = ["score", "--input", "lines", "--format", "jsonl", "--jobs", "1", str(path)]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output  # a warning is not an error
+    n = len(ALL_NON_ENGLISH)
+    assert f"{n} of {n + 1} items have low vocabulary coverage" in res.stderr
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert len(rows) == 1 + len(ALL_NON_ENGLISH)
     assert "warning" not in rows[0]
