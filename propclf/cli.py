@@ -54,7 +54,7 @@ def _progress(results: Iterator[Any], enabled: bool) -> Iterator[Any]:
 def _count_warnings(results: Iterable[Any], counter: Counter[str]) -> Iterator[Any]:
     """Pass results through, counting those that carry a warning."""
     for r in results:
-        if getattr(r, "warning", None):
+        if r.warning:
             counter["warning"] += 1
         yield r
 

@@ -1730,6 +1730,18 @@ def _test_material(name: str) -> Path:
     return path
 
 
+def _read_json_object(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
+    """A JSON file holding one object, and the path as shown in errors."""
+    where = str(path)
+    try:
+        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise LabelledFileError(f"{where}: invalid JSON ({exc.msg})") from None
+    if not isinstance(spec, dict):
+        raise LabelledFileError(f"{where}: expected a JSON object")
+    return spec, where
+
+
 def load_identity_templates(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Read the project's identity-term templates (test material, never training data).
 
@@ -1753,13 +1765,7 @@ def load_identity_templates(path: str | os.PathLike[str] | None = None) -> dict[
         The file is not such an object.
     """
     path = _test_material("identity_templates.json") if path is None else path
-    where = str(path)
-    try:
-        spec = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise LabelledFileError(f"{where}: invalid JSON ({exc.msg})") from None
-    if not isinstance(spec, dict):
-        raise LabelledFileError(f"{where}: expected a JSON object")
+    spec, where = _read_json_object(path)
     groups = spec.get("groups")
     if not (
         isinstance(groups, list)
@@ -1810,13 +1816,7 @@ def load_religious_everyday(path: str | os.PathLike[str] | None = None) -> dict[
         The file is not such an object.
     """
     path = _test_material("religious_everyday.json") if path is None else path
-    where = str(path)
-    try:
-        spec = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise LabelledFileError(f"{where}: invalid JSON ({exc.msg})") from None
-    if not isinstance(spec, dict):
-        raise LabelledFileError(f"{where}: expected a JSON object")
+    spec, where = _read_json_object(path)
     situations, faiths = spec.get("situations"), spec.get("faiths")
     if not (
         isinstance(situations, list) and situations and all(isinstance(x, str) for x in situations)

@@ -470,16 +470,24 @@ def _supplement_md(report: dict[str, Any]) -> str:
     return ("\n" + "\n\n".join(parts) + "\n") if parts else ""
 
 
+def _raised(
+    rows: dict[str, dict[str, float]], key: str
+) -> tuple[float, list[tuple[str, dict[str, float]]]]:
+    """The median of ``key`` over the rows, and the rows (highest first) at or above
+    max(0.05, 3 x that median): benign text that scores well above the median row's because of
+    a name or an idiom learnt as evidence (a failure mode only when it is large enough to move a
+    score)."""
+    median = float(np.median([r[key] for r in rows.values()]))
+    order = sorted(rows.items(), key=lambda kv: -kv[1][key])
+    return median, [(g, r) for g, r in order if r[key] >= max(0.05, 3 * median)]
+
+
 def _identity_md(report: dict[str, Any]) -> tuple[str, str]:
     """The card's identity-term section and its failure-mode line ("" without templates)."""
     rows = report.get("identity_terms")
     if not rows:
         return "_The identity-term templates were not found, so they were not scored._", ""
-    order = sorted(rows.items(), key=lambda kv: -kv[1]["benign_mean"])
-    median = float(np.median([r["benign_mean"] for _, r in order]))
-    # groups whose benign sentences score well above the median group's: their names have
-    # become evidence (a failure mode only when it is large enough to move a score)
-    raised = [(g, r) for g, r in order if r["benign_mean"] >= max(0.05, 3 * median)]
+    median, raised = _raised(rows, "benign_mean")
     section = f"""Generic benign and hateful template sentences (`datasets/functional/identity_templates.json`,
 the project's test material, never trained on), each filled with every group: benign ones
 should score alike whatever group they name, hateful ones should be caught whatever group they
@@ -507,11 +515,7 @@ def _religion_md(report: dict[str, Any]) -> tuple[str, str]:
     rows = report.get("religious_everyday")
     if not rows:
         return "_The everyday religious lines were not found, so they were not scored._\n", ""
-    median = float(np.median([r["mean"] for r in rows.values()]))
-    raised = sorted(
-        ((g, r) for g, r in rows.items() if r["mean"] >= max(0.05, 3 * median)),
-        key=lambda kv: -kv[1]["mean"],
-    )
+    median, raised = _raised(rows, "mean")
     section = f"""Benign everyday religious posts (`datasets/functional/religious_everyday.json`, the
 project's test material, never trained on): line *k* of every faith says the same thing (a
 greeting, a prayer for the sick, a festival wish, ...) in that faith's idiom, so every faith
