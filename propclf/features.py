@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from propclf.language import OTHER_LANGUAGE_WORDS
 from propclf.text import (
     QUOTE_PREFIXES,
     TOKEN_OR_SEP,
@@ -36,7 +37,7 @@ from propclf.text import (
     normalize_joined,
 )
 
-__all__ = ["TOKEN_PATTERN", "FastTfidfVectorizer", "analyze_many", "is_word"]
+__all__ = ["TOKEN_PATTERN", "FastTfidfVectorizer", "analyze_many", "is_other_language", "is_word"]
 
 _SEP_ID = -2  # batch separator
 _DROP_ID = -3  # token dropped by canonical_token ("rt")
@@ -86,6 +87,21 @@ def is_word(token: str) -> bool:
     if core.isalpha():
         return len(core) > 1
     return sum(c.isalpha() for c in core) > 1
+
+
+def is_other_language(token: str) -> bool:
+    """Whether a model token is a common function word of another language
+    (:data:`propclf.language.OTHER_LANGUAGE_WORDS`): a vocabulary word that does not count as
+    *known* for vocabulary coverage, so that a French sentence is not read as English for the
+    French words the corpora taught the vocabulary. A quoted token's prefix is not part of it.
+
+    Examples
+    --------
+    >>> [is_other_language(t) for t in ["les", "q_und", "the", "un", "dont"]]
+    [True, True, False, False, False]
+    """
+    core = token[2:] if token[:2] in QUOTE_PREFIXES else token
+    return core in OTHER_LANGUAGE_WORDS
 
 
 def _unknown_id(token: str) -> int:
@@ -900,7 +916,8 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
 
     def _word_kinds(self, cache: _ChunkIds, n_ids: int) -> np.ndarray:
         """Kind of every id below ``n_ids``: 0 not a word (:func:`is_word`), 1 a word without a
-        unigram column, 2 a word with one. The ids ``_OOV_WORD_ID..-1`` are the table's last
+        unigram column or another language's function word (:func:`is_other_language`), 2 a word
+        with one. The ids ``_OOV_WORD_ID..-1`` are the table's last
         entries, so an array of ids indexes it as it is. Cached on the token cache (not pickled)
         and replaced by a longer table as subword types are added."""
         kinds = cache.kinds
@@ -916,7 +933,9 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         new = types[have:n_ids]
         part = np.fromiter(map(is_word, new), dtype=np.int8, count=len(new))
         in_vocab = min(max(len(self.vocabulary_) - have, 0), len(new))
-        part[:in_vocab] += (part[:in_vocab] > 0) & (self.unigram_col_[have : have + in_vocab] >= 0)
+        known = (part[:in_vocab] > 0) & (self.unigram_col_[have : have + in_vocab] >= 0)
+        known &= ~np.fromiter(map(is_other_language, new[:in_vocab]), dtype=bool, count=in_vocab)
+        part[:in_vocab] += known
         tail = np.zeros(n_tail, dtype=np.int8)
         tail[0] = 1  # _OOV_WORD_ID: a word the vocabulary does not have; -5..-1: not words
         head = np.zeros(0, dtype=np.int8) if kinds is None else kinds[:have]
@@ -1062,7 +1081,8 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         """Known words and words of each text, as the vectoriser tokenises it.
 
         A word is a token of two letters or more (:func:`is_word`: not punctuation, not the
-        digit placeholder, not a single letter); it is known when it is a unigram feature.
+        digit placeholder, not a single letter); it is known when it is a unigram feature and not
+        a common function word of another language (:func:`is_other_language`).
 
         Returns
         -------

@@ -13,7 +13,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from propclf.features import FastTfidfVectorizer, analyze_many, is_word
+from propclf.features import FastTfidfVectorizer, analyze_many, is_other_language, is_word
 from propclf.result import BANDS, LABELS, PassageHit, Reason
 from propclf.text import (
     QUOTE_PREFIXES,
@@ -368,7 +368,8 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         out = np.zeros((len(texts), 2), dtype=np.int64)
         for k, toks in enumerate(analyze_many(texts, self.quotes)):
             words = [t for t in toks if is_word(t)]
-            out[k] = (sum(t in vocab for t in words), len(words))
+            known = sum(t in vocab and not is_other_language(t) for t in words)
+            out[k] = (known, len(words))
         return out
 
     def coverage(self, X: Sequence[str]) -> np.ndarray:
@@ -378,8 +379,11 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         language, a script it never saw) gets a score from the few words it does know, and that
         score says little. A word is a token of the model's own tokenisation with two letters or
         more (:func:`propclf.features.is_word`: punctuation, the digit placeholder and single
-        letters are not words); it is known when it is a unigram feature of the vocabulary.
-        Every occurrence counts. :class:`propclf.scoring.Scorer` warns when the coverage of a
+        letters are not words); it is known when it is a unigram feature of the vocabulary and
+        not one of the commonest function words of another language
+        (:data:`propclf.language.OTHER_LANGUAGE_WORDS`: the corpora taught the vocabulary
+        everyday French, Spanish, German...; those words still weigh in the score). Every
+        occurrence counts. :class:`propclf.scoring.Scorer` warns when the coverage of a
         text of at least ``MIN_COVERAGE_WORDS`` words is below ``LOW_COVERAGE``, from the same
         tokenisation that scores it.
 

@@ -658,8 +658,9 @@ propaganda-like passage, so its rates are well above its passages'.
 - Training sources differ by platform and era (2013-2024); events, names and slang after that
   are unknown to the vocabulary{_subword_failure(manifest["params"].get("subword_buckets"))}.
 - **English only.** Text in another language gets an arbitrary score. Results carry a `warning`
-  when fewer than 70% of a text's words (five or more) are in the vocabulary, which catches
-  most non-English text but only some French (README, "Languages").
+  when fewer than 70% of a text's words (five or more) are English words of the vocabulary,
+  which catches most non-English text (93% of the non-English tweets of five words or more;
+  README, "Languages").
 - A movement, platform or era that no training collection covers is caught far less often than
   the per-source table above suggests: that table's accounts and channels are new to the model,
   its collections are not. Leaving a whole propaganda collection out of training costs most of
