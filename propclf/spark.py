@@ -357,9 +357,11 @@ def score_dataframe(
 
     Examples
     --------
-    >>> from propclf.spark import score_dataframe  # doctest: +SKIP
-    >>> scored = score_dataframe(spark.read.parquet("posts/"), "body", id_col="post_id")
-    >>> scored.where("band != 'pass'").write.parquet("to_review/")
+    >>> from propclf.spark import score_dataframe
+    >>> scored = score_dataframe(  # doctest: +SKIP
+    ...     spark.read.parquet("posts/"), "body", id_col="post_id"
+    ... )
+    >>> scored.where("band != 'pass'").write.parquet("to_review/")  # doctest: +SKIP
     """
     for name, role in ((text_col, "text_col"), (id_col, "id_col")):
         if name is not None and name not in df.columns:

@@ -287,7 +287,7 @@ def attributed_quotes(between: Sequence[str]) -> list[bool]:
 
     Examples
     --------
-    >>> attributed_quotes(["The group said: ", " in a video.", ""])
+    >>> attributed_quotes(["The group said: ", " and then ", " at the rally."])
     [True, False]
     """
     out = []
