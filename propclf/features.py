@@ -915,10 +915,10 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         return ids[~drop], rows[~drop]
 
     def _word_kinds(self, cache: _ChunkIds, n_ids: int) -> np.ndarray:
-        """Kind of every id below ``n_ids``: 0 not a word (:func:`is_word`), 1 a word without a
-        unigram column or another language's function word (:func:`is_other_language`), 2 a word
-        with one. The ids ``_OOV_WORD_ID..-1`` are the table's last
-        entries, so an array of ids indexes it as it is. Cached on the token cache (not pickled)
+        """Kind of every id below ``n_ids``: 0 not a word (:func:`is_word`), 1 a word that is not
+        known (no unigram column, or another language's function word: :func:`is_other_language`),
+        2 a known word. The ids ``_OOV_WORD_ID..-1`` are the table's last entries, so an array of
+        ids indexes it as it is. Cached on the token cache (not pickled)
         and replaced by a longer table as subword types are added."""
         kinds = cache.kinds
         n_tail = -_OOV_WORD_ID
