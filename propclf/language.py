@@ -13,11 +13,12 @@ A word is listed only when English text hardly uses it. Left out for that reason
 ``den``, ``am``, ``van``, ``non``, ``con``, ``sin``, ``son``, ``hat``, ``fur`` (German *für*),
 ``per``, ``plus``, ``do``, ``um``, ``et`` (*et al.*), ``un`` (the UN), ``uber``, ``dem``,
 names (``ben``, ``dan``, ``ada``, ``sen``), ``bu`` (Boston University in the crisis tweets),
-words that English contractions become (``im``, ``dont``), and ``da``, ``ne`` and ``ke``, which
-are also Punjabi, Hindi and Urdu function words in everyday code-mixed English ("Waheguru ji
-da shukar"). Tokens are the model's: lower case, accents folded (``très`` is ``tres``),
-apostrophes dropped (``c'était`` is ``cetait``). ``python benchmarks/language.py`` checks that
-no training corpus has more than 0.5% of its English records warned.
+words that English contractions become (``im``, ``dont``), ``de`` (informal English for
+*the*), and ``da``, ``ne`` and ``ke``, which are also Punjabi, Hindi and Urdu function words in
+everyday code-mixed English ("Waheguru ji da shukar"). Tokens are the model's: lower case,
+accents folded (``très`` is ``tres``), apostrophes dropped (``c'était`` is ``cetait``).
+``python benchmarks/language.py`` checks that no training corpus has more than 0.5% of its
+English records warned.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 __all__ = ["OTHER_LANGUAGE_WORDS"]
 
 _FRENCH = """
-les des du une est sont ont avons avez etait etaient ete sera nous vous ils elle elles
+la le les des du une est sont ont avons avez etait etaient ete sera nous vous ils elle elles
 je avec pour dans sur qui mais ou au aux ces cette leur leurs tres tout toute tous toutes
 notre nos votre vos sa ses ce cet pas lui comme sans chez entre aussi apres avant
 selon depuis contre quand parce lors cest quil quils
