@@ -8,26 +8,28 @@ comparing choices side by side.
 
     python benchmarks/quick_ablation.py prep                   # ~3 min: matrices to the cache
     python benchmarks/quick_ablation.py prep-sub               # ~5 min: character n-gram blocks
+    python benchmarks/quick_ablation.py prep-tri               # subword and word-trigram blocks
     python benchmarks/quick_ablation.py run '{"name": "shipped"}' '{"name": "style", "style": 1}'
     python benchmarks/quick_ablation.py cross-source '{"name": "shipped"}'   # leave a source out
 
-Configuration keys (defaults = the shipped recipe): ``C`` (8), ``supplement`` (weight 10, 0 to
-leave it out), ``exclude_names`` (true), ``src_w`` (hard-negative weights), ``nb`` (Naive-Bayes
-log-count-ratio scaling with this smoothing), ``balance`` (weight each source by
-``n ** -balance`` within its class), ``style`` (append eight standardised stylistic signals at
-this scale: exclamations, all-caps words, second person, first-person plural, sentence-initial
-imperatives, a religious-martial lexicon, questions, length), ``char`` (append character 3-5-gram
-TF-IDF at this scale, over the normalised text without link and handle placeholders and
-platform tokens, which the word features drop too), ``sub`` (append a block made by
-``prep-sub`` at this scale; ``sub_kind`` names it: ``sub`` the shipped subword features,
-``tokchar`` / ``tokcharnames`` character 3-5-grams over the model's own tokens without / with
-the collection names, ``nopunct`` over the normalised text without punctuation), ``spread`` (``[k, power]``: scale
-each feature by ``min(1, n_eff / k) ** power``, ``n_eff`` the number of training sources it is
-spread over, so that a word only one collection uses weighs less). Prints one
-JSON line per configuration: corpus PR-AUC, functional-suite
-PR-AUC (mean of the fold models' decision values), and at the threshold reaching precision 0.9
-on the held-out scores (the training command's flag rule) the flag rate per source and label and
-the accuracy per functional kind. The suite is only scored, never trained on.
+Configuration keys (defaults = the shipped recipe): ``C`` (8), ``supplement`` (weight 10, 0 to leave
+it out), ``exclude_names`` (true), ``src_w`` (hard-negative weights), ``nb`` (Naive-Bayes
+log-count-ratio scaling with this smoothing), ``balance`` (weight each source by ``n ** -balance``
+within its class), ``style`` (append eight standardised stylistic signals at this scale:
+exclamations, all-caps words, second person, first-person plural, sentence-initial imperatives, a
+religious-martial lexicon, questions, length), ``char`` (append character 3-5-gram TF-IDF at this
+scale, over the normalised text without link and handle placeholders and platform tokens, which the
+word features drop too), ``sub`` (append a block made by ``prep-sub`` at this scale; ``sub_kind``
+names it: ``sub`` the shipped subword features, ``tokchar`` / ``tokcharnames`` character 3-5-grams
+over the model's own tokens without / with the collection names, ``nopunct`` over the normalised
+text without punctuation), ``tri`` (append the word-trigram block made by ``prep-tri``, over the
+model's tokens without collection names, at this scale), ``spread`` (``[k, power]``: scale each
+feature by ``min(1, n_eff / k) ** power``, ``n_eff`` the number of training sources it is spread
+over, so that a word only one collection uses weighs less). Prints one JSON line per configuration:
+corpus PR-AUC, functional-suite PR-AUC (mean of the fold models' decision values), and at the
+threshold reaching precision 0.9 on the held-out scores (the training command's flag rule) the flag
+rate per source and label and the accuracy per functional kind. The suite is only scored, never
+trained on.
 
 Label-noise pruning (confident learning, nested so that no held-out label decides it): ``prune``
 lists propaganda sources and ``prune_neg`` reporting sources whose training rows are down-weighted
@@ -222,6 +224,52 @@ def prep_sub() -> None:
     save("nopunct", *char_block(bare(texts), bare(fx_texts)))
 
 
+def prep_tri() -> None:
+    """The shipped subword block and a word-trigram block (after ``prep``): TF-IDF of the
+    model's own token trigrams, collection names removed first, for the ``tri`` key."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from propclf import datasets
+    from propclf.evaluation import functional_records
+    from propclf.features import FastTfidfVectorizer, analyze_many
+
+    with open(CACHE / "meta.pkl", "rb") as f:
+        names = pickle.load(f)["names"]
+    recs = datasets.dedup(datasets.load_records())
+    recs += datasets.read_labelled(datasets.supplement_path())
+    fx = functional_records()
+    texts, fx_texts = [r.text for r in recs], [r.text for r in fx]
+
+    def save(kind: str, x: Any, fxx: Any) -> None:
+        sp.save_npz(CACHE / f"XS_{kind}.npz", sp.csr_matrix(x), compressed=False)
+        sp.save_npz(CACHE / f"FXS_{kind}.npz", sp.csr_matrix(fxx), compressed=False)
+        print(json.dumps({"block": kind, "shape": list(x.shape), "nnz": int(x.nnz)}), flush=True)
+
+    vec = FastTfidfVectorizer(
+        max_features=1, subword_buckets=1 << 20, subword_exclude=tuple(sorted(names))
+    ).fit(texts)
+    n = vec.n_word_features_
+    save("sub", vec.transform(texts)[:, n:], vec.transform(fx_texts)[:, n:])
+
+    def joined(batch: list[str]) -> list[str]:
+        out = []
+        for i in range(0, len(batch), 5000):
+            for toks in analyze_many(batch[i : i + 5000]):
+                out.append(" ".join(t for t in toks if t.removeprefix("q_") not in names))
+        return out
+
+    tvec = TfidfVectorizer(
+        tokenizer=str.split,
+        token_pattern=None,
+        lowercase=False,
+        ngram_range=(3, 3),
+        min_df=3,
+        max_features=200_000,
+        sublinear_tf=True,
+    )
+    save("tri", tvec.fit_transform(joined(texts)), tvec.transform(joined(fx_texts)))
+
+
 def _spread(Xtr: Any, src: np.ndarray, k: float, power: float) -> np.ndarray:
     """Per column: ``min(1, n_eff / k) ** power``, ``n_eff`` the number of training sources
     the feature is spread over (inverse Simpson index of its per-source document rates)."""
@@ -343,6 +391,9 @@ def _matrices(
         kind = cfg.get("sub_kind", "sub")
         xs = sp.load_npz(CACHE / f"XS_{kind}.npz").tocsr()[rows]
         extra.append((cfg["sub"] * xs, cfg["sub"] * sp.load_npz(CACHE / f"FXS_{kind}.npz")))
+    if cfg.get("tri"):
+        xt = sp.load_npz(CACHE / "XS_tri.npz").tocsr()[rows]
+        extra.append((cfg["tri"] * xt, cfg["tri"] * sp.load_npz(CACHE / "FXS_tri.npz")))
     for a, b in extra:
         X = sp.hstack([X, sp.csr_matrix(a)]).tocsr()
         FX = sp.hstack([FX, sp.csr_matrix(b)]).tocsr()
@@ -464,6 +515,8 @@ if __name__ == "__main__":
         prep()
     elif len(sys.argv) >= 2 and sys.argv[1] == "prep-sub":
         prep_sub()
+    elif len(sys.argv) >= 2 and sys.argv[1] == "prep-tri":
+        prep_tri()
     elif len(sys.argv) >= 3 and sys.argv[1] == "run":
         run([json.loads(a) for a in sys.argv[2:]])
     elif len(sys.argv) >= 3 and sys.argv[1] == "cross-source":
