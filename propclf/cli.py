@@ -169,7 +169,8 @@ def score(
     if warned["warning"]:
         click.echo(
             f"propclf: {warned['warning']} of {rows} items have low vocabulary coverage "
-            "(probably not English): their scores are unreliable (see the warning field)",
+            "(not English, or mixed with another language): their scores are unreliable "
+            "(see the warning field)",
             err=True,
         )
     if errors:

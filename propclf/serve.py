@@ -267,7 +267,8 @@ class ResultOut(BaseModel):
     warning: str | None = Field(
         default=None,
         description="Present when the score is unreliable: most of the text's words are unknown "
-        "to the model (probably not English). Label, score and band are unchanged.",
+        "to the model (another language, or English mixed with one). Label, score and band are "
+        "unchanged.",
     )
     passages: list[PassageOut] | None = None
     reasons: list[ReasonOut] | None = None

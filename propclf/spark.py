@@ -314,7 +314,8 @@ def score_dataframe(
     the score, label, band and warning of :class:`propclf.scoring.Scorer` (the ``propclf score``
     CLI). Rows whose text is null or not a string get an ``error`` message and null ``score``,
     ``label`` and ``band``; scored rows have a null ``error``. ``warning`` is null unless the
-    text's vocabulary coverage is low (probably not English; the score is kept).
+    text's vocabulary coverage is low (another language, or English mixed with one; the score is
+    kept).
 
     Parameters
     ----------

@@ -22,7 +22,14 @@ from propclf.features import analyze_many, is_word
 from propclf.inputs import Item
 from propclf.language import OTHER_LANGUAGE_WORDS
 from propclf.result import Result
-from propclf.scoring import LOW_COVERAGE, MIN_COVERAGE_WORDS, Scorer, classify, coverage_warning
+from propclf.scoring import (
+    LOW_COVERAGE,
+    MIN_COVERAGE_WORDS,
+    NOT_ENGLISH_COVERAGE,
+    Scorer,
+    classify,
+    coverage_warning,
+)
 
 NON_ENGLISH = {
     "German": [
@@ -165,6 +172,12 @@ def test_the_warning_rule() -> None:
     assert coverage_warning(0, n) == (
         f"low vocabulary coverage: 0 of {n} words known; "
         "probably not English, the score is unreliable"
+    )
+    # between NOT_ENGLISH_COVERAGE and LOW_COVERAGE the text may be English mixed with another
+    mixed = int(np.ceil(NOT_ENGLISH_COVERAGE * n * 4))
+    assert coverage_warning(mixed, n * 4) == (
+        f"low vocabulary coverage: {mixed} of {n * 4} words known; "
+        "another language, or English mixed with one: the score is unreliable"
     )
     words = 20
     below = int(np.ceil(LOW_COVERAGE * words)) - 1
