@@ -182,8 +182,11 @@ def score(
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), help="A .joblib model.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def info(model_path: str | None, fmt: str) -> None:
-    """Describe the model in use: path, versions, hash, labels, thresholds, metrics."""
+    """Describe the model in use: path, versions, hash, labels, thresholds, metrics, and the
+    rule by which results get a low-coverage ``warning``."""
     import sklearn
+
+    from propclf.scoring import LOW_COVERAGE, MIN_COVERAGE_WORDS, NOT_ENGLISH_COVERAGE
 
     model = _load(model_path)
     m = dict(model.manifest_)
@@ -200,6 +203,11 @@ def info(model_path: str | None, fmt: str) -> None:
         "created": m.get("created"),
         "training_data_sha256": m.get("training_data_sha256"),
         "command": m.get("command"),
+        "warning_rule": {
+            "min_words": MIN_COVERAGE_WORDS,
+            "low_coverage": LOW_COVERAGE,
+            "not_english_coverage": NOT_ENGLISH_COVERAGE,
+        },
         "metrics": m.get("metrics", {}),
     }
     if fmt == "json":

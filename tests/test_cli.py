@@ -167,6 +167,8 @@ def test_info_json(saved_model: Path) -> None:
     assert info["model_path"] == str(saved_model.resolve())
     assert info["model_id"].startswith("propclf-")
     assert info["thresholds"]["flag"] >= info["thresholds"]["review"]
+    rule = info["warning_rule"]  # a queue can tell which results carry a warning, and why
+    assert rule["min_words"] >= 1 and 0 < rule["not_english_coverage"] < rule["low_coverage"] < 1
 
 
 def test_stdin_lines_stream(run) -> None:
