@@ -171,31 +171,53 @@ def prep() -> None:
     print(json.dumps({"prep_seconds": round(time.time() - t0), "passages": len(recs)}))
 
 
-def prep_sub() -> None:
-    """The blocks of the README's breakdown of the character n-gram gain (after ``prep``)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
+def _block_inputs() -> tuple[frozenset[str], list[str], list[str]]:
+    """The collection names ``prep`` found, and the training and functional-suite texts in
+    ``prep``'s row order, for the extra feature blocks."""
     from propclf import datasets
     from propclf.evaluation import functional_records
-    from propclf.features import FastTfidfVectorizer, analyze_many
 
     with open(CACHE / "meta.pkl", "rb") as f:
         names = pickle.load(f)["names"]
     recs = datasets.dedup(datasets.load_records())
     recs += datasets.read_labelled(datasets.supplement_path())
-    fx = functional_records()
-    texts, fx_texts = [r.text for r in recs], [r.text for r in fx]
+    return names, [r.text for r in recs], [r.text for r in functional_records()]
 
-    def save(kind: str, x: Any, fxx: Any) -> None:
-        sp.save_npz(CACHE / f"XS_{kind}.npz", sp.csr_matrix(x), compressed=False)
-        sp.save_npz(CACHE / f"FXS_{kind}.npz", sp.csr_matrix(fxx), compressed=False)
-        print(json.dumps({"block": kind, "nnz": int(x.nnz)}), flush=True)
+
+def _save_block(kind: str, x: Any, fxx: Any) -> None:
+    sp.save_npz(CACHE / f"XS_{kind}.npz", sp.csr_matrix(x), compressed=False)
+    sp.save_npz(CACHE / f"FXS_{kind}.npz", sp.csr_matrix(fxx), compressed=False)
+    print(json.dumps({"block": kind, "shape": list(x.shape), "nnz": int(x.nnz)}), flush=True)
+
+
+def _save_subwords(names: frozenset[str], texts: list[str], fx_texts: list[str]) -> None:
+    """The shipped subword block (``sub``)."""
+    from propclf.features import FastTfidfVectorizer
 
     vec = FastTfidfVectorizer(
         max_features=1, subword_buckets=1 << 20, subword_exclude=tuple(sorted(names))
     ).fit(texts)
     n = vec.n_word_features_
-    save("sub", vec.transform(texts)[:, n:], vec.transform(fx_texts)[:, n:])
+    _save_block("sub", vec.transform(texts)[:, n:], vec.transform(fx_texts)[:, n:])
+
+
+def _joined(batch: list[str], drop: frozenset[str]) -> list[str]:
+    """The model's tokens of each text, without ``drop``, joined by spaces."""
+    from propclf.features import analyze_many
+
+    out = []
+    for i in range(0, len(batch), 5000):
+        for toks in analyze_many(batch[i : i + 5000]):
+            out.append(" ".join(t for t in toks if t.removeprefix("q_") not in drop))
+    return out
+
+
+def prep_sub() -> None:
+    """The blocks of the README's breakdown of the character n-gram gain (after ``prep``)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    names, texts, fx_texts = _block_inputs()
+    _save_subwords(names, texts, fx_texts)
 
     def char_block(train: list[str], test: list[str]) -> tuple[Any, Any]:
         cvec = TfidfVectorizer(
@@ -207,21 +229,14 @@ def prep_sub() -> None:
         )
         return cvec.fit_transform(train), cvec.transform(test)
 
-    def joined(batch: list[str], drop: frozenset[str]) -> list[str]:
-        out = []
-        for i in range(0, len(batch), 5000):
-            for toks in analyze_many(batch[i : i + 5000]):
-                out.append(" ".join(t for t in toks if t.removeprefix("q_") not in drop))
-        return out
-
     for kind, drop in (("tokchar", frozenset(names)), ("tokcharnames", frozenset())):
-        save(kind, *char_block(joined(texts, drop), joined(fx_texts, drop)))
+        _save_block(kind, *char_block(_joined(texts, drop), _joined(fx_texts, drop)))
     punct = re.compile(r"[^\w\s]+")
 
     def bare(batch: list[str]) -> list[str]:
         return [" ".join(punct.sub(" ", t).split()) for t in _char_text(batch)]
 
-    save("nopunct", *char_block(bare(texts), bare(fx_texts)))
+    _save_block("nopunct", *char_block(bare(texts), bare(fx_texts)))
 
 
 def prep_tri() -> None:
@@ -229,35 +244,8 @@ def prep_tri() -> None:
     model's own token trigrams, collection names removed first, for the ``tri`` key."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from propclf import datasets
-    from propclf.evaluation import functional_records
-    from propclf.features import FastTfidfVectorizer, analyze_many
-
-    with open(CACHE / "meta.pkl", "rb") as f:
-        names = pickle.load(f)["names"]
-    recs = datasets.dedup(datasets.load_records())
-    recs += datasets.read_labelled(datasets.supplement_path())
-    fx = functional_records()
-    texts, fx_texts = [r.text for r in recs], [r.text for r in fx]
-
-    def save(kind: str, x: Any, fxx: Any) -> None:
-        sp.save_npz(CACHE / f"XS_{kind}.npz", sp.csr_matrix(x), compressed=False)
-        sp.save_npz(CACHE / f"FXS_{kind}.npz", sp.csr_matrix(fxx), compressed=False)
-        print(json.dumps({"block": kind, "shape": list(x.shape), "nnz": int(x.nnz)}), flush=True)
-
-    vec = FastTfidfVectorizer(
-        max_features=1, subword_buckets=1 << 20, subword_exclude=tuple(sorted(names))
-    ).fit(texts)
-    n = vec.n_word_features_
-    save("sub", vec.transform(texts)[:, n:], vec.transform(fx_texts)[:, n:])
-
-    def joined(batch: list[str]) -> list[str]:
-        out = []
-        for i in range(0, len(batch), 5000):
-            for toks in analyze_many(batch[i : i + 5000]):
-                out.append(" ".join(t for t in toks if t.removeprefix("q_") not in names))
-        return out
-
+    names, texts, fx_texts = _block_inputs()
+    _save_subwords(names, texts, fx_texts)
     tvec = TfidfVectorizer(
         tokenizer=str.split,
         token_pattern=None,
@@ -267,7 +255,8 @@ def prep_tri() -> None:
         max_features=200_000,
         sublinear_tf=True,
     )
-    save("tri", tvec.fit_transform(joined(texts)), tvec.transform(joined(fx_texts)))
+    tri_train, tri_test = _joined(texts, names), _joined(fx_texts, names)
+    _save_block("tri", tvec.fit_transform(tri_train), tvec.transform(tri_test))
 
 
 def _spread(Xtr: Any, src: np.ndarray, k: float, power: float) -> np.ndarray:
