@@ -298,7 +298,8 @@ def info(model_path: str | None, fmt: str) -> None:
     "--exclude-names/--keep-names",
     default=True,
     show_default=True,
-    help="Give names specific to one reporting collection (Boston, Kandahar) no weight.",
+    help="Give names specific to one reporting collection (Boston, Kandahar) and platform names "
+    "(X, Telegram) no weight.",
 )
 @click.option(
     "--document-correction",

@@ -105,6 +105,11 @@ _HANDLE = re.compile(r"@(\w{0,30})")
 _HASHTAG = re.compile(r"#(\w+)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _HYPHEN_BREAK = re.compile(r"-(?<=[a-z]-)[ \t\r\n]+(?=[a-z])")  # "extrem-\nist"
+# A contraction split off its word ("it 's", "do n't"): the Penn Treebank tokenisation that two
+# collections went through (the Stormfront sentences, the HuffPost headlines), not what was said.
+_DETACHED_CLITIC = re.compile(
+    r"(?<=[A-Za-z]) +(?=(?:[Nn]'[Tt]|'(?:[SsDdMm]|[Rr][Ee]|[Vv][Ee]|[Ll][Ll]|[Tt]))(?![A-Za-z]))"
+)
 # leetspeak: digits inside a word ("k1ll", "4llah"); ordinary alphanumerics ("covid19", "f16",
 # "2nd", "10am") are kept.
 _LEET_MIXED = re.compile(r"[a-z][0-9]|[0-9][a-z]")
@@ -361,6 +366,8 @@ def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> st
     ):
         joined = _sub_urls(joined)
     if "'" in joined:
+        if " '" in joined or "n'" in joined or "N'" in joined:
+            joined = _DETACHED_CLITIC.sub("", joined)
         joined = joined.replace("'", "")
     if "@" in joined:
         joined = _HANDLE.sub(_at_sign, joined)

@@ -36,6 +36,7 @@ from propclf.model import PropagandaClassifier, _sigmoid
 __all__ = [
     "ARTEFACT_TOKENS",
     "HARD_NEGATIVE_WEIGHTS",
+    "PLATFORM_NAMES",
     "SUPPLEMENT_WEIGHT",
     "card_path",
     "records_sha256",
@@ -65,6 +66,22 @@ SUPPLEMENT_WEIGHT = 10.0
 #: strongest features of a shipped model.
 ARTEFACT_TOKENS = frozenset(
     {"xuser", "xurl", "rt", "http", "https", "t", "co", "pic", "twitter", "com", "www", "amp"}
+)
+
+
+#: Names of the platforms texts are posted on, and their verbs. They say *where* a text was
+#: posted: one crawl points its readers to X, Odysee and Substack, the news collections mention
+#: Facebook. In the default model before they were excluded, *on x* and *x post* were among the
+#: 50 strongest propaganda n-grams, and a plain sentence naming Gab and Odysee scored 0.84.
+#: With ``exclude_names`` they get no weight, like the collection names. (*twitter* also marks
+#: link residue, hence its place among the artefacts.)
+PLATFORM_NAMES = frozenset(
+    {
+        *("x", "twitter", "tweet", "tweets", "tweeted", "retweet", "retweets", "retweeted"),
+        *("telegram", "facebook", "instagram", "youtube", "tiktok", "whatsapp", "snapchat"),
+        *("reddit", "gab", "rumble", "bitchute", "odysee", "substack", "parler", "gettr"),
+        *("vk", "vkontakte", "truthsocial"),
+    }
 )
 
 
@@ -233,7 +250,8 @@ def train(
 
     With the corpora (``data_root`` given, or no ``labelled`` file), the project's training
     supplement is added unless ``supplement=False``; with ``exclude_names`` the
-    :func:`source_specific_names` of the training records get no weight. With
+    :func:`source_specific_names` of the training records and the :data:`PLATFORM_NAMES` get no
+    weight. With
     ``held_out_path``, every record's held-out (grouped-CV) score is written there as JSON lines
     (``id``, ``source``, ``group``, ``label``, ``score``) for error analysis.
     """
@@ -243,8 +261,8 @@ def train(
     if source_weights is None:
         source_weights = {**HARD_NEGATIVE_WEIGHTS, "supplement": SUPPLEMENT_WEIGHT}
     records = _load_training_records(data_root, sources, labelled, limit, supplement)
-    names = source_specific_names(records) if exclude_names else frozenset()
-    log.info("source-specific names given no weight: %d", len(names))
+    names = source_specific_names(records) | PLATFORM_NAMES if exclude_names else frozenset()
+    log.info("source-specific and platform names given no weight: %d", len(names))
     texts = [r.text for r in records]
     y = np.array([1 if r.label == "propaganda" else 0 for r in records])
     weights = np.array(
@@ -463,9 +481,11 @@ def _supplement_md(report: dict[str, Any]) -> str:
         )
     names = report.get("excluded_names", [])
     if names:
+        shown = [n for n in names if n not in PLATFORM_NAMES][:12]
         parts.append(
-            f"{len(names)} names specific to one reporting collection get no weight "
-            f"(`source_specific_names`), e.g. {', '.join(names[:12])}."
+            f"{len(names)} names get no weight: those specific to one reporting collection "
+            f"(`source_specific_names`), e.g. {', '.join(shown)}, and the names of platforms "
+            "(`PLATFORM_NAMES`: x, telegram, odysee ...), which say where a text was posted."
         )
     return ("\n" + "\n\n".join(parts) + "\n") if parts else ""
 

@@ -251,6 +251,37 @@ def test_train_and_evaluate_on_own_file(tmp_path: Path) -> None:
     assert {"precision", "recall", "f1", "pr_auc", "confusion"} <= set(report["overall"])
 
 
+def test_trained_model_gives_platform_names_no_weight(tmp_path: Path) -> None:
+    """Where a text was posted (on X, on Telegram) is not what it does: the training command
+    gives platform names no weight unless told to keep names."""
+    from propclf import load_model
+    from propclf.training import PLATFORM_NAMES
+    from tests.conftest import FIXTURES
+
+    rows = _jsonl((FIXTURES / "small_train.jsonl").read_text())
+    for r in rows:  # the platforms appear only in the propaganda, as in a crawl of one platform
+        if r["label"] == "propaganda":
+            r["text"] += " Follow us on Telegram and on X."
+    data = tmp_path / "with_platforms.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    text = "The council met on Telegram and on X today."
+
+    def platform_reasons(*flags: str) -> list[str]:
+        out = tmp_path / f"m{len(flags)}.joblib"
+        args = ["train", "--labelled", str(data), "--out", str(out), "--cv", "2", *flags]
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+        reasons = load_model(str(out)).explain(text, top=100)
+        return [
+            r.ngram
+            for r in reasons
+            if {w.lstrip("~").removeprefix("q_") for w in r.ngram.split()} & PLATFORM_NAMES
+        ]
+
+    assert platform_reasons() == []
+    assert platform_reasons("--keep-names")  # the same data teaches them when they are kept
+
+
 @pytest.mark.slow
 def test_installed_console_script(saved_model: Path, tmp_path: Path) -> None:
     exe = shutil.which("propclf", path=str(Path(sys.executable).parent))

@@ -81,6 +81,23 @@ def test_batch_separator_cannot_leak() -> None:
 
 
 @settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1),
+    st.sampled_from(["'s", "'t", "'re", "'ve", "'ll", "'d", "'m", "n't", "\u2019s", "N'T", "'S"]),
+    st.sampled_from(["", " and more", "!", ", then"]),
+)
+def test_a_split_contraction_reads_as_written(word: str, clitic: str, rest: str) -> None:
+    """Two collections were tokenised ("it 's", "do n't"): the split must not be a feature."""
+    assert normalize(f"{word} {clitic}{rest}") == normalize(f"{word}{clitic}{rest}")
+
+
+def test_quoted_words_keep_their_space() -> None:
+    assert normalize("he said 'such' things") == "he said such things"
+    assert normalize("the 'dogs' and 'snakes'") == "the dogs and snakes"
+    assert normalize("it 's") == normalize("it’s") == "its"
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.text())
 def test_normalisation_is_idempotent(text: str) -> None:
     once = normalize(text, quotes="ignore")
