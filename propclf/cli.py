@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shlex
 import sys
 import time
@@ -22,6 +23,18 @@ _FORMATS = click.Choice(["table", "jsonl", "csv"])
 def _fail(message: str) -> None:
     click.echo(f"propclf: error: {message}", err=True)
     sys.exit(1)
+
+
+def _json_ready(obj: Any) -> Any:
+    """``obj`` with NaN and infinities as ``null`` (undefined metrics: no positives, say), as
+    strict JSON has no NaN."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_ready(v) for v in obj]
+    return obj
 
 
 def _load(model_path: str | None) -> Any:
@@ -142,10 +155,28 @@ def score(
         paths = ("-",)
     if reasons < 0:
         raise click.BadParameter("must be >= 0", param_hint="--reasons")
+    for name, value in (("--threshold", threshold), ("--review-threshold", review_threshold)):
+        if value is not None and math.isnan(value):
+            raise click.BadParameter("must be a number in [0, 1], not NaN", param_hint=name)
     model = _load(model_path)
     flag = threshold
-    if review_threshold is not None and threshold is not None and review_threshold > threshold:
-        raise click.BadParameter("must not exceed --threshold", param_hint="--review-threshold")
+    if review_threshold is not None and review_threshold > (
+        threshold if threshold is not None else model.flag_threshold
+    ):
+        raise click.BadParameter(
+            "must not exceed --threshold"
+            if threshold is not None
+            else f"must not exceed the model's flag threshold {model.flag_threshold} "
+            "(or give --threshold too)",
+            param_hint="--review-threshold",
+        )
+    if sys.stdout is None:
+        _fail("standard output is closed")
+    # an id that cannot be written (a lone surrogate from a JSON escape or an undecodable file
+    # name) is escaped, not the end of the run
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
     try:
         results = classify(
             iter_items(paths, input_format),  # type: ignore[arg-type]
@@ -166,6 +197,8 @@ def score(
     except BrokenPipeError:  # downstream closed the pipe: stop quietly
         sys.stderr.close()
         sys.exit(1)
+    except OSError as exc:  # the output could not be written: a full disk, a closed descriptor
+        _fail(f"cannot write the output: {exc.strerror or exc}")
     if warned["warning"]:
         click.echo(
             f"propclf: {warned['warning']} of {rows} items have low vocabulary coverage "
@@ -218,7 +251,7 @@ def info(model_path: str | None, fmt: str) -> None:
             continue
         click.echo(f"{k:22} {v}")
     summary = data["metrics"].get("summary") if isinstance(data["metrics"], dict) else None
-    if summary:
+    if isinstance(summary, dict) and summary:
         click.echo("metrics:")
         for k, v in summary.items():
             click.echo(f"  {k:20} {v}")
@@ -322,7 +355,7 @@ def train(**kwargs: Any) -> None:
     command = _command_line(click.get_current_context())
     try:
         report = training.train(command=command, **kwargs)
-    except (FileNotFoundError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         _fail(str(exc))
     click.echo(training.summary_text(report))
 
@@ -362,11 +395,11 @@ def evaluate(
             from propclf import plots
 
             written = plots.write_plots(model, records, plots_dir, threshold=threshold)
-        except ImportError as exc:
+        except (ImportError, OSError) as exc:
             _fail(str(exc))
         report["plots"] = written
     if fmt == "json":
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps(_json_ready(report), indent=2, allow_nan=False))
     else:
         click.echo(evaluation.format_report(report))
 

@@ -1897,8 +1897,9 @@ def read_labelled(path: str | os.PathLike[str]) -> list[Record]:
                 continue
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise LabelledFileError(f"{p}:{lineno}: invalid JSON ({exc.msg})") from None
+            except (json.JSONDecodeError, RecursionError) as exc:
+                msg = getattr(exc, "msg", "too deeply nested")
+                raise LabelledFileError(f"{p}:{lineno}: invalid JSON ({msg})") from None
             if not isinstance(obj, dict):
                 raise LabelledFileError(f"{p}:{lineno}: expected a JSON object")
             rows.append((lineno, obj))

@@ -31,6 +31,8 @@ InputFormat = Literal["auto", "text", "lines", "jsonl"]
 INPUT_FORMATS: tuple[str, ...] = ("auto", "text", "lines", "jsonl")
 _SNIFF = 8192
 MAX_LINE_BYTES = 64 * 1024 * 1024  # one JSONL record / line at most (a line beyond is an error)
+# UTF-16 and UTF-32 (UTF-32-LE starts with the UTF-16-LE mark): decoded whole, then read as lines
+_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ def iter_paths(root: Path) -> Iterator[tuple[Path, str | None]]:
                 yield path, "broken symbolic link"
             elif entry.is_symlink() and path.is_dir():
                 yield path, "symbolic link to a folder (not followed)"
+            elif not entry.is_file():  # a FIFO would block, a device never end
+                yield path, "not a regular file (a pipe, socket or device), not read"
             else:
                 yield path, None
         except OSError as exc:
@@ -113,6 +117,10 @@ def _is_jsonl(path: Path) -> bool:
     return path.suffix.lower() in (".jsonl", ".ndjson")
 
 
+class _Number(str):
+    """A JSON number as written (``1.10``, ``1e2``): an id is echoed, not re-serialised."""
+
+
 def _jsonl_item(line: str, default_id: str, text_field: str = "text", id_field: str = "id") -> Item:
     try:
         rec = json.loads(line)
@@ -122,6 +130,10 @@ def _jsonl_item(line: str, default_id: str, text_field: str = "text", id_field: 
     if not isinstance(rec, dict):
         return Item(default_id, error=f"expected a JSON object, got {type(rec).__name__}")
     rid = rec.get(id_field, default_id)
+    if isinstance(rid, int | float) and not isinstance(rid, bool):  # 1.10 stays "1.10"
+        rid = json.loads(line, parse_float=_Number, parse_int=_Number, parse_constant=_Number)[
+            id_field
+        ]
     rid = default_id if rid is None else rid if isinstance(rid, str) else json.dumps(rid)
     if text_field not in rec:
         return Item(rid, error=f"record has no {text_field!r} field")
@@ -195,8 +207,8 @@ def _items_from_stream(stream: BinaryIO, name: str, fmt: str) -> Iterator[Item]:
             yield item
 
 
-def _items_from_file(path: Path, fmt: str) -> Iterator[Item]:
-    name = str(path)
+def _items_from_file(path: Path, fmt: str, name: str | None = None) -> Iterator[Item]:
+    name = str(path) if name is None else name  # a path given is kept as given ("./a.txt")
     resolved = "jsonl" if fmt == "auto" and _is_jsonl(path) else "text" if fmt == "auto" else fmt
     try:
         if resolved == "text":
@@ -207,9 +219,8 @@ def _items_from_file(path: Path, fmt: str) -> Iterator[Item]:
                 yield Item(name, error=str(exc))
             return
         with open(path, "rb") as f:
-            head = f.read(_SNIFF)
-            f.seek(0)
-            if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            head = f.peek(_SNIFF)[:_SNIFF]  # not read: pipes and FIFOs cannot seek back
+            if head.startswith(_WIDE_BOMS):
                 # UTF-16/32 text: decode the whole file, then read it line by line as UTF-8
                 try:
                     stream: BinaryIO = io.BytesIO(decode_bytes(f.read()).encode("utf-8"))
@@ -231,6 +242,28 @@ def _items_from_file(path: Path, fmt: str) -> Iterator[Item]:
         yield Item(name, error=f"cannot read: {exc.strerror or exc}")
 
 
+def _items_from_stdin(stdin: BinaryIO | None, fmt: str) -> Iterator[Item]:
+    if stdin is None:
+        import sys
+
+        if sys.stdin is None:  # closed (<&-)
+            yield Item("stdin", error="cannot read: standard input is closed")
+            return
+        stdin = sys.stdin.buffer
+    fmt = "lines" if fmt == "auto" else fmt
+    try:
+        peek = getattr(stdin, "peek", None)
+        if fmt != "text" and peek is not None and peek(4)[:4].startswith(_WIDE_BOMS):
+            try:
+                stdin = io.BytesIO(decode_bytes(stdin.read()).encode("utf-8"))
+            except DecodeError as exc:
+                yield Item("stdin", error=str(exc))
+                return
+        yield from _items_from_stream(stdin, "stdin", fmt)
+    except OSError as exc:  # not open for reading, or a read error part-way
+        yield Item("stdin", error=f"cannot read standard input: {exc.strerror or exc}")
+
+
 def iter_items(
     sources: Iterable[str], fmt: InputFormat = "auto", stdin: BinaryIO | None = None
 ) -> Iterator[Item]:
@@ -249,13 +282,17 @@ def iter_items(
     """
     if fmt not in INPUT_FORMATS:
         raise ValueError(f"input format must be one of {INPUT_FORMATS}")
+    stdin_read = False
     for src in sources:
         if src == "-":
-            if stdin is None:
-                import sys
-
-                stdin = sys.stdin.buffer
-            yield from _items_from_stream(stdin, "stdin", "lines" if fmt == "auto" else fmt)
+            if stdin_read:
+                yield Item("stdin", error="standard input was already read (- given twice)")
+                continue
+            stdin_read = True
+            yield from _items_from_stdin(stdin, fmt)
+            continue
+        if not src:
+            yield Item(src, error="no such file or folder (an empty path)")
             continue
         path = Path(src)
         try:
@@ -275,4 +312,4 @@ def iter_items(
         elif path.is_symlink() and not path.exists():
             yield Item(src, error="broken symbolic link")
         else:
-            yield from _items_from_file(path, fmt)
+            yield from _items_from_file(path, fmt, src)

@@ -16,6 +16,14 @@ OUTPUT_FORMATS: tuple[str, ...] = ("table", "jsonl", "csv")
 _CSV_FIELDS = ["id", "label", "score", "band", "error", "model", "warning"]
 
 
+def _one_line(s: str) -> str:
+    """A table cell: line breaks and tabs escaped, so that one item stays one row."""
+    return s.translate(_CONTROLS) if any(c in s for c in "\n\r\t\v\f\x85\u2028\u2029") else s
+
+
+_CONTROLS = {ord(c): repr(c)[1:-1] for c in "\n\r\t\v\f\x85\u2028\u2029"}
+
+
 def _fmt_score(score: float | None) -> str:
     return "" if score is None else f"{score:.4f}"
 
@@ -51,9 +59,11 @@ def write_results(
         else:
             if r.ok:
                 note = f"  (! {r.warning.split(';')[0]})" if r.warning else ""
-                out.write(f"{r.label:<11} {_fmt_score(r.score):>6}  {r.band:<6}  {r.id}{note}\n")
+                rid = _one_line(r.id)
+                out.write(f"{r.label:<11} {_fmt_score(r.score):>6}  {r.band:<6}  {rid}{note}\n")
             else:
-                out.write(f"{'error':<11} {'':>6}  {'':<6}  {r.id}  ({r.error})\n")
+                rid, error = _one_line(r.id), _one_line(r.error or "")
+                out.write(f"{'error':<11} {'':>6}  {'':<6}  {rid}  ({error})\n")
         if rows % flush_every == 0:
             out.flush()
     out.flush()

@@ -209,6 +209,13 @@ def load(path: str | os.PathLike[str]) -> Any:
             model = joblib.load(artifact)
         except InconsistentVersionWarning as exc:  # pragma: no cover - guarded by the manifest
             raise IncompatibleModelError(f"{artifact.name}: {exc}; {_HOW_TO_RETRAIN}") from exc
+        except MemoryError:
+            raise
+        except Exception as exc:  # a truncated file, not a pickle, a class that no longer exists
+            raise ModelError(
+                f"cannot load {artifact}: {type(exc).__name__}: {exc}; the file matches its "
+                f"manifest but is not a model this propclf can read; {_HOW_TO_RETRAIN}"
+            ) from exc
     if not isinstance(model, PropagandaClassifier):
         raise IncompatibleModelError(
             f"{artifact.name} holds a {type(model).__name__}, not a PropagandaClassifier"

@@ -146,8 +146,13 @@ class Scorer:
                     hits = None
                     scores, counts = self.model._scores(texts, counts=True)
                 bands = self.model.band(scores, flag=s.flag, review=s.review)
-            except Exception:  # one bad text must not sink the batch: retry one by one
-                log.exception("batch failed; scoring its items one at a time")
+            except Exception as exc:  # one bad text must not sink the batch: retry one by one
+                log.warning(
+                    "a batch failed (%s: %s); scoring its items one at a time",
+                    type(exc).__name__,
+                    exc,
+                )
+                log.debug("batch failure", exc_info=True)
                 if len(items) == 1:
                     raise
                 return [r for it in items for r in self._safe_batch([it])]
@@ -206,6 +211,14 @@ def _work(batch: list[Item]) -> list[Result]:
     return _WORKER._safe_batch(batch)
 
 
+def _as_item(n: int, it: Item | str) -> Item:
+    if isinstance(it, Item):
+        return it
+    if isinstance(it, str):
+        return Item(str(n), text=it)
+    return Item(str(n), error=f"not a text: expected a str, got {type(it).__name__}")
+
+
 def classify(
     items: Iterable[Item | str],
     model: Any = None,
@@ -251,8 +264,12 @@ def classify(
         "reasons": reasons,
         "documents": documents,
     }
+    if isinstance(items, str | bytes):
+        raise TypeError(
+            "classify takes an iterable of texts or Items, not one text: wrap it in a list"
+        )
     scorer = Scorer(model, **kwargs)
-    stream = (it if isinstance(it, Item) else Item(str(n), text=it) for n, it in enumerate(items))
+    stream = (_as_item(n, it) for n, it in enumerate(items))
     n_jobs = (os.cpu_count() or 1) if jobs <= 0 else jobs
     if n_jobs == 1 or (model_path is None and getattr(model, "manifest_", None) is None):
         yield from scorer.score_items(stream, batch_size)

@@ -260,7 +260,20 @@ def train(
     t0 = time.perf_counter()
     if source_weights is None:
         source_weights = {**HARD_NEGATIVE_WEIGHTS, "supplement": SUPPLEMENT_WEIGHT}
+    for where in (out_path, held_out_path):  # before, not after, ten minutes of training
+        if where:
+            folder = Path(where).parent
+            blocked = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+            if not blocked.is_dir():
+                raise ValueError(f"cannot write {where}: {blocked} is a file, not a folder")
+            folder.mkdir(parents=True, exist_ok=True)
     records = _load_training_records(data_root, sources, labelled, limit, supplement)
+    per_label = Counter(r.label for r in records)
+    if min(per_label["propaganda"], per_label["reporting"]) < 2:
+        raise ValueError(
+            "training needs at least 2 records of each label after de-duplication; got "
+            f"{per_label['propaganda']} propaganda and {per_label['reporting']} reporting"
+        )
     names = source_specific_names(records) | PLATFORM_NAMES if exclude_names else frozenset()
     log.info("source-specific and platform names given no weight: %d", len(names))
     texts = [r.text for r in records]

@@ -39,3 +39,16 @@ def test_classify_yields_one_result_per_string(saved_model) -> None:
     assert [r.id for r in results] == ["0", "1", "2"]
     assert all(r.ok and 0 <= r.score <= 1 for r in results)
     assert all(r.model and r.model.startswith("propclf-") for r in results)
+
+
+def test_classify_refuses_one_string_and_reports_non_text(small_model, caplog) -> None:
+    import pytest
+
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        list(propclf.classify("one text, not a list of them", small_model))
+    with caplog.at_level("DEBUG", logger="propclf"):
+        results = list(
+            propclf.classify([1, "Officials said the attack was condemned."], small_model)
+        )
+    assert [r.ok for r in results] == [False, True] and "str" in (results[0].error or "")
+    assert not any(rec.exc_info for rec in caplog.records if rec.levelno >= 30)  # no traceback

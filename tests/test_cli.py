@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -326,3 +327,68 @@ def test_lines_mode_gives_every_file_a_row(run, tmp_path: Path) -> None:
     assert by_id[f"{d / 'utf16.txt'}:1"]["label"] == "propaganda"
     assert by_id[f"{d / 'utf16.txt'}:2"]["label"] == "reporting"
     assert len(rows) == 5
+
+
+CLI = [sys.executable, "-c", "from propclf.cli import main; main()"]
+
+
+def test_ids_that_cannot_be_encoded_are_escaped_not_fatal(
+    saved_model: Path, tmp_path: Path
+) -> None:
+    """A lone surrogate in a JSON id (or an undecodable file name) must not end the run: every
+    item still gets its row, under a strict UTF-8 standard output."""
+    data = tmp_path / "s.jsonl"
+    data.write_text(
+        '{"id": "ok1", "text": "fine"}\n{"id": "\\ud800x", "text": "t"}\n{"id": "ok2", "text": "t"}\n'
+    )
+    for fmt in ("jsonl", "csv", "table"):
+        res = subprocess.run(
+            [*CLI, "score", str(data), "--model", str(saved_model), "--format", fmt],
+            capture_output=True,
+            env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},
+        )
+        assert res.returncode == 0, res.stderr
+        out = res.stdout.decode("utf-8")
+        assert "ok1" in out and "ok2" in out and "\\ud800x" in out, fmt
+
+
+def test_table_rows_stay_one_line(run, tmp_path: Path) -> None:
+    data = tmp_path / "n.jsonl"
+    data.write_text(json.dumps({"id": "two\nlines", "text": REP}) + "\n")
+    res = run("score", str(data), "--format", "table")
+    assert res.exit_code == 0 and res.stdout.splitlines()[1].endswith("two\\nlines")
+
+
+def test_threshold_mistakes_are_usage_errors(run, tmp_path: Path) -> None:
+    f = tmp_path / "t.txt"
+    f.write_text(REP)
+    assert run("score", str(f), "--review-threshold", "0.9999").exit_code == 2  # above the flag
+    assert run("score", str(f), "--threshold", "nan").exit_code == 2
+    assert run("score", str(f), "--review-threshold", "nan").exit_code == 2
+    assert run("score", str(f), "--threshold", "0.9", "--review-threshold", "0.5").exit_code == 0
+
+
+def test_train_refuses_early_and_cleanly(tmp_path: Path) -> None:
+    """Too few records of a label, or an output path under a file: a one-line error, no
+    traceback, and (for the path) before any training."""
+    few = tmp_path / "few.jsonl"
+    rows = [{"text": f"report number {w}", "label": "reporting"} for w in "abcd"]
+    few.write_text("".join(json.dumps(r) + "\n" for r in [*rows, {"text": PROP, "label": 1}]))
+    res = CliRunner().invoke(
+        main, ["train", "--labelled", str(few), "--out", str(tmp_path / "m.joblib")]
+    )
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit)
+    assert "at least 2 records of each label" in res.output
+    (tmp_path / "afile").write_text("")
+    res = CliRunner().invoke(
+        main, ["train", "--labelled", str(few), "--out", str(tmp_path / "afile" / "m.joblib")]
+    )
+    assert res.exit_code == 1 and "is a file, not a folder" in res.output
+
+
+def test_evaluate_json_is_strict_json(run, tmp_path: Path) -> None:
+    only = tmp_path / "only.jsonl"  # one label only: precision, PR-AUC ... are undefined
+    only.write_text(json.dumps({"text": PROP, "label": "propaganda"}) + "\n")
+    res = run("evaluate", str(only), "--format", "json")
+    assert res.exit_code == 0, res.output
+    json.loads(res.stdout, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import threading
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,3 +73,77 @@ def test_huge_document_scores_in_bounded_passages(small_model) -> None:
     text = ("The council met again. " * 200 + "\n\n") * 200  # ~0.9 MB
     scores, _ = small_model.score_documents([text], batch_size=256)
     assert 0.0 <= scores[0] <= 1.0
+
+
+def test_closed_or_unreadable_stdin_gives_an_error_row(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", None)  # `<&-`
+    [item] = list(iter_items(["-"], "lines"))
+    assert item.id == "stdin" and "closed" in (item.error or "")
+
+    class WriteOnly(io.BytesIO):
+        def readline(self, *a: object) -> bytes:
+            raise OSError(9, "Bad file descriptor")
+
+    [item] = list(iter_items(["-"], "lines", stdin=WriteOnly()))  # type: ignore[arg-type]
+    assert "Bad file descriptor" in (item.error or "")
+
+
+def test_stdin_given_twice_is_read_once() -> None:
+    items = list(iter_items(["-", "-"], "text", stdin=io.BytesIO(b"hello")))  # type: ignore[arg-type]
+    assert [(it.text, it.error is None) for it in items] == [("hello", True), (None, False)]
+
+
+def test_wide_text_on_stdin_is_decoded_before_splitting_lines() -> None:
+    data = "".join(json.dumps({"id": i, "text": "t"}) + "\n" for i in ("a", "b"))
+    for enc in ("utf-16", "utf-32-be"):
+        raw = data.encode(enc) if enc == "utf-16" else b"\x00\x00\xfe\xff" + data.encode(enc)
+        stdin = io.BufferedReader(io.BytesIO(raw))  # as sys.stdin.buffer is
+        items = list(iter_items(["-"], "jsonl", stdin=stdin))
+        assert [(it.id, it.text) for it in items] == [("a", "t"), ("b", "t")], enc
+
+
+def test_an_empty_path_is_not_the_current_folder(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "a.txt").write_text("text")
+    monkeypatch.chdir(tmp_path)
+    [item] = list(iter_items([""], "auto"))
+    assert item.id == "" and "no such file" in (item.error or "")
+
+
+def test_paths_keep_their_spelling_as_ids(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "a.txt").write_text("text")
+    monkeypatch.chdir(tmp_path)
+    assert [it.id for it in iter_items(["./a.txt", ".//a.txt", "a.txt"], "auto")] == [
+        "./a.txt",
+        ".//a.txt",
+        "a.txt",
+    ]
+
+
+def test_numeric_ids_are_echoed_as_written() -> None:
+    rows = [b'{"id": 1.10, "text": "a"}', b'{"id": 1e2, "text": "a"}', b'{"id": 7, "text": "a"}']
+    assert [it.id for it in _stdin(b"\n".join(rows))] == ["1.10", "1e2", "7"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_pipes_are_read_without_seeking_and_never_block_a_folder(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as f:
+            f.write(b'{"id": "p1", "text": "one"}\n{"id": "p2", "text": "two"}\n')
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    items = list(iter_items([str(fifo)], "jsonl"))  # as `--input jsonl <(...)` gives
+    writer.join(timeout=10)
+    assert [(it.id, it.text) for it in items] == [("p1", "one"), ("p2", "two")]
+    # in a folder, a pipe nobody writes to is reported, not opened (opening would block)
+    (tmp_path / "z.txt").write_text("text")
+    items = list(iter_items([str(tmp_path)], "auto"))
+    assert [(Path(it.id).name, it.error is None) for it in items] == [
+        ("pipe.jsonl", False),
+        ("z.txt", True),
+    ]

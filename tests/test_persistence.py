@@ -125,3 +125,29 @@ def test_the_embedded_default_model_loads_and_separates() -> None:
         ]
     )
     assert s[0] < 0.5 < s[1]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: b[: len(b) // 2],  # truncated
+        lambda b: b"",  # empty
+        lambda b: b"not a pickle at all\n",
+    ],
+    ids=["truncated", "empty", "not-a-pickle"],
+)
+def test_an_unreadable_artifact_matching_its_manifest_is_a_model_error(
+    saved_model: Path, tmp_path: Path, damage
+) -> None:
+    """A file that passes the hash check (its manifest was rewritten with it) but is no model
+    must still give a ModelError, never an unpickling exception from deep inside joblib."""
+    from propclf.persistence import ModelError
+
+    path = _copy(saved_model, tmp_path)
+    path.write_bytes(damage(path.read_bytes()))
+    mpath = path.with_suffix(".json")
+    m = json.loads(mpath.read_text())
+    m["artifact_sha256"] = file_sha256(path)
+    mpath.write_text(json.dumps(m))
+    with pytest.raises(ModelError, match="cannot load"):
+        load(path)
