@@ -489,8 +489,9 @@ def _supplement_md(report: dict[str, Any]) -> str:
             "several movements and in news style). It was written by a separate LLM-assisted "
             "author without access to the functional suite and a test rejects near-copies, but "
             "both are the project's own writing, and the topics of the later batches (loaded "
-            "religious vocabulary, long attributed quotations) were chosen from the suite's "
-            "failures: read the functional figures as optimistic."
+            "religious vocabulary, long attributed quotations; Irish institutions and platform "
+            "names) were chosen from failures the suite also tests: read the functional figures "
+            "as optimistic."
         )
     names = report.get("excluded_names", [])
     if names:
