@@ -107,9 +107,9 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _HYPHEN_BREAK = re.compile(r"-(?<=[a-z]-)[ \t\r\n]+(?=[a-z])")  # "extrem-\nist"
 # A contraction split off its word ("it 's", "do n't"): the Penn Treebank tokenisation that two
 # collections went through (the Stormfront sentences, the HuffPost headlines), not what was said.
-_DETACHED_CLITIC = re.compile(
-    r"(?<=[A-Za-z]) +(?=(?:[Nn]'[Tt]|'(?:[SsDdMm]|[Rr][Ee]|[Vv][Ee]|[Ll][Ll]|[Tt]))(?![A-Za-z]))"
-)
+_CLITIC = re.compile(r"(?:[Nn]'[Tt]|'(?:[SsDdMm]|[Rr][Ee]|[Vv][Ee]|[Ll][Ll]|[Tt]))(?![A-Za-z])")
+_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
 # leetspeak: digits inside a word ("k1ll", "4llah"); ordinary alphanumerics ("covid19", "f16",
 # "2nd", "10am") are kept.
 _LEET_MIXED = re.compile(r"[a-z][0-9]|[0-9][a-z]")
@@ -347,6 +347,35 @@ def _check_quotes(quotes: str) -> None:
         raise ValueError(f"quotes must be one of {QUOTE_MODES}, got {quotes!r}")
 
 
+def _join_split_contractions(s: str) -> str:
+    """Remove the spaces between a word and a clitic split off it (``it 's`` → ``it's``).
+
+    Found with ``str.find`` (a split clitic is always a space before ``'`` or ``n'``, rare in
+    other text), not a regular expression over the whole batch, which cost a third of the
+    normalisation time.
+    """
+    cuts = []
+    for needle in (" '", " n'", " N'"):
+        i = s.find(needle)
+        while i >= 0:
+            if _CLITIC.match(s, i + 1):
+                k = i
+                while k > 0 and s[k - 1] == " ":
+                    k -= 1
+                if k > 0 and s[k - 1] in _ASCII_LETTERS:
+                    cuts.append((k, i + 1))
+            i = s.find(needle, i + 1)
+    if not cuts:
+        return s
+    cuts.sort()
+    out, last = [], 0
+    for start, end in cuts:
+        out.append(s[last:start])
+        last = end
+    out.append(s[last:])
+    return "".join(out)
+
+
 def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> str:
     """Normalise a batch of texts into one string, the texts joined by ``SEP``.
 
@@ -366,9 +395,7 @@ def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> st
     ):
         joined = _sub_urls(joined)
     if "'" in joined:
-        if " '" in joined or "n'" in joined or "N'" in joined:
-            joined = _DETACHED_CLITIC.sub("", joined)
-        joined = joined.replace("'", "")
+        joined = _join_split_contractions(joined).replace("'", "")
     if "@" in joined:
         joined = _HANDLE.sub(_at_sign, joined)
     if "#" in joined:

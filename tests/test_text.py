@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from propclf.features import analyze_many
 from propclf.text import (
+    _join_split_contractions,
     _repair_mojibake,
     analyze,
     attributed_quotes,
@@ -89,6 +90,16 @@ def test_batch_separator_cannot_leak() -> None:
 def test_a_split_contraction_reads_as_written(word: str, clitic: str, rest: str) -> None:
     """Two collections were tokenised ("it 's", "do n't"): the split must not be a feature."""
     assert normalize(f"{word} {clitic}{rest}") == normalize(f"{word}{clitic}{rest}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab nNtTsS'\u2019 .", max_size=30))
+def test_split_contractions_are_joined_exactly_where_the_rule_says(text: str) -> None:
+    """The rule, as one regular expression: the spaces between an ASCII letter and a clitic
+    (``'s``, ``'t``, ``'re``, ``'ve``, ``'ll``, ``'d``, ``'m``, ``n't``) not followed by a letter."""
+    rule = r"(?<=[A-Za-z]) +(?=(?:[Nn]'[Tt]|'(?:[SsDdMm]|[Rr][Ee]|[Vv][Ee]|[Ll][Ll]|[Tt]))(?![A-Za-z]))"
+    text = text.replace("\u2019", "'")
+    assert _join_split_contractions(text) == re.sub(rule, "", text)
 
 
 def test_quoted_words_keep_their_space() -> None:
