@@ -16,12 +16,13 @@ OUTPUT_FORMATS: tuple[str, ...] = ("table", "jsonl", "csv")
 _CSV_FIELDS = ["id", "label", "score", "band", "error", "model", "warning"]
 
 
+_LINE_BREAKS = "\n\r\t\v\f\x85\u2028\u2029"
+_ESCAPED = {ord(c): repr(c)[1:-1] for c in _LINE_BREAKS}
+
+
 def _one_line(s: str) -> str:
     """A table cell: line breaks and tabs escaped, so that one item stays one row."""
-    return s.translate(_CONTROLS) if any(c in s for c in "\n\r\t\v\f\x85\u2028\u2029") else s
-
-
-_CONTROLS = {ord(c): repr(c)[1:-1] for c in "\n\r\t\v\f\x85\u2028\u2029"}
+    return s.translate(_ESCAPED) if any(c in s for c in _LINE_BREAKS) else s
 
 
 def _fmt_score(score: float | None) -> str:
