@@ -207,6 +207,22 @@ def _items_from_stream(stream: BinaryIO, name: str, fmt: str) -> Iterator[Item]:
             yield item
 
 
+def _as_utf8_lines(stream: BinaryIO) -> BinaryIO:
+    """``stream`` as UTF-8 that can be read line by line: UTF-16/32 (by a byte-order mark seen
+    with ``peek``, so nothing is consumed) is decoded whole and re-encoded; other streams, and
+    streams that cannot peek, are returned as they are.
+
+    Raises
+    ------
+    DecodeError
+        Invalid UTF-16/32.
+    """
+    peek = getattr(stream, "peek", None)
+    if peek is not None and peek(4)[:4].startswith(_WIDE_BOMS):
+        return io.BytesIO(decode_bytes(stream.read()).encode("utf-8"))
+    return stream
+
+
 def _items_from_file(path: Path, fmt: str, name: str | None = None) -> Iterator[Item]:
     name = str(path) if name is None else name  # a path given is kept as given ("./a.txt")
     resolved = "jsonl" if fmt == "auto" and _is_jsonl(path) else "text" if fmt == "auto" else fmt
@@ -219,19 +235,15 @@ def _items_from_file(path: Path, fmt: str, name: str | None = None) -> Iterator[
                 yield Item(name, error=str(exc))
             return
         with open(path, "rb") as f:
-            head = f.peek(_SNIFF)[:_SNIFF]  # not read: pipes and FIFOs cannot seek back
-            if head.startswith(_WIDE_BOMS):
-                # UTF-16/32 text: decode the whole file, then read it line by line as UTF-8
-                try:
-                    stream: BinaryIO = io.BytesIO(decode_bytes(f.read()).encode("utf-8"))
-                except DecodeError as exc:
-                    yield Item(name, error=str(exc))
-                    return
-            elif resolved == "lines" and b"\x00" in head:
+            try:
+                stream = _as_utf8_lines(f)
+            except DecodeError as exc:
+                yield Item(name, error=str(exc))
+                return
+            # peeked, not read: pipes and FIFOs cannot seek back
+            if stream is f and resolved == "lines" and b"\x00" in f.peek(_SNIFF)[:_SNIFF]:
                 yield Item(name, error="binary file (NUL bytes), not text")
                 return
-            else:
-                stream = f
             n = 0
             for item in _items_from_stream(stream, name, resolved):
                 n += 1
@@ -252,10 +264,9 @@ def _items_from_stdin(stdin: BinaryIO | None, fmt: str) -> Iterator[Item]:
         stdin = sys.stdin.buffer
     fmt = "lines" if fmt == "auto" else fmt
     try:
-        peek = getattr(stdin, "peek", None)
-        if fmt != "text" and peek is not None and peek(4)[:4].startswith(_WIDE_BOMS):
+        if fmt != "text":
             try:
-                stdin = io.BytesIO(decode_bytes(stdin.read()).encode("utf-8"))
+                stdin = _as_utf8_lines(stdin)
             except DecodeError as exc:
                 yield Item("stdin", error=str(exc))
                 return

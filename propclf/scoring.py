@@ -253,6 +253,10 @@ def classify(
     """
     from propclf.persistence import load_model
 
+    if isinstance(items, str | bytes):  # before loading a model for nothing
+        raise TypeError(
+            "classify takes an iterable of texts or Items, not one text: wrap it in a list"
+        )
     if model is None or isinstance(model, str | os.PathLike):
         model_path = None if model is None else str(model)
         model = load_model(model_path)
@@ -264,10 +268,6 @@ def classify(
         "reasons": reasons,
         "documents": documents,
     }
-    if isinstance(items, str | bytes):
-        raise TypeError(
-            "classify takes an iterable of texts or Items, not one text: wrap it in a list"
-        )
     scorer = Scorer(model, **kwargs)
     stream = (_as_item(n, it) for n, it in enumerate(items))
     n_jobs = (os.cpu_count() or 1) if jobs <= 0 else jobs
