@@ -12,6 +12,7 @@ import codecs
 import io
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -322,5 +323,27 @@ def iter_items(
             yield Item(src, error="no such file or folder")
         elif path.is_symlink() and not path.exists():
             yield Item(src, error="broken symbolic link")
+        elif _is_device(path):
+            yield Item(src, error="a device, not a file or pipe (not read)")
         else:
             yield from _items_from_file(path, fmt, src)
+
+
+def _is_device(path: Path) -> bool:
+    """A character or block device other than a terminal: ``/dev/zero`` would never end.
+
+    Named pipes (``<(...)``, ``/dev/stdin`` on a pipe) and terminals are read.
+    """
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISBLK(mode):
+            return True
+        if not stat.S_ISCHR(mode):
+            return False
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return False  # reading it reports the error
+    try:
+        return not os.isatty(fd)
+    finally:
+        os.close(fd)
