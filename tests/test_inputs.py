@@ -155,3 +155,15 @@ def test_a_device_named_on_the_command_line_is_refused_not_read_forever(fmt: str
     items = list(iter_items(["/dev/zero", "/dev/null"], fmt))  # type: ignore[arg-type]
     assert [(it.id, it.text) for it in items] == [("/dev/zero", None), ("/dev/null", None)]
     assert all("device" in (it.error or "") for it in items)
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
+def test_a_terminal_named_as_a_path_is_read_until_end_of_input() -> None:
+    master, slave = os.openpty()
+    try:
+        os.write(master, b"typed at the terminal\n\x04")  # a line, then Ctrl-D
+        items = list(iter_items([os.ttyname(slave)], "lines"))
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert [(it.text, it.error) for it in items] == [("typed at the terminal", None)]
