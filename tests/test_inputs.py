@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from propclf.inputs import decode_bytes, iter_items
+from propclf.inputs import InputFormat, decode_bytes, iter_items
 
 
 def _stdin(data: bytes, fmt: str = "jsonl") -> list:
@@ -151,8 +151,8 @@ def test_pipes_are_read_without_seeking_and_never_block_a_folder(tmp_path: Path)
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
 @pytest.mark.parametrize("fmt", ["auto", "lines", "jsonl"])
-def test_a_device_named_on_the_command_line_is_refused_not_read_forever(fmt: str) -> None:
-    items = list(iter_items(["/dev/zero", "/dev/null"], fmt))  # type: ignore[arg-type]
+def test_a_device_named_on_the_command_line_is_refused_not_read_forever(fmt: InputFormat) -> None:
+    items = list(iter_items(["/dev/zero", "/dev/null"], fmt))
     assert [(it.id, it.text) for it in items] == [("/dev/zero", None), ("/dev/null", None)]
     assert all("device" in (it.error or "") for it in items)
 
