@@ -490,8 +490,9 @@ def _supplement_md(report: dict[str, Any]) -> str:
             "author without access to the functional suite and a test rejects near-copies, but "
             "both are the project's own writing, and the topics of the later batches (loaded "
             "religious vocabulary, long attributed quotations; Irish institutions and platform "
-            "names; history and ideas) were chosen from failures the suite also tests: read the "
-            "functional figures as optimistic."
+            "names; history and ideas; the movements, causes and lawful mobilising speech of the "
+            "suite's newest kinds; benign lines naming identity groups) were chosen from "
+            "failures and gaps the suite also tests: read the functional figures as optimistic."
         )
     names = report.get("excluded_names", [])
     if names:
