@@ -107,8 +107,10 @@ def test_everyday_lines_in_other_languages_get_a_warning(model: Any, language: s
 
 
 def test_the_reported_french_line_gets_a_warning(model: Any) -> None:
+    # It was flagged (0.75) before the check existed; whatever band a model gives it, the
+    # warning must say the score is unreliable.
     [r] = classify([REPORTED_FRENCH], model)
-    assert r.warning is not None and r.band == "flag"  # still flagged: the warning says why
+    assert r.ok and r.warning is not None and "probably not English" in r.warning
 
 
 def test_everyday_french_gets_a_warning(model: Any) -> None:
