@@ -369,6 +369,25 @@ def train(**kwargs: Any) -> None:
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Flag threshold override.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False), help="Write PNG figures.")
+@click.option(
+    "--fit-thresholds",
+    is_flag=True,
+    help="Also fit flag/review thresholds to these labels (with intervals over their groups).",
+)
+@click.option(
+    "--target-precision",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.9,
+    show_default=True,
+    help="With --fit-thresholds: precision the flag threshold must reach.",
+)
+@click.option(
+    "--target-recall",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.85,
+    show_default=True,
+    help="With --fit-thresholds: recall the review threshold must keep.",
+)
 def evaluate(
     paths: tuple[str, ...],
     model_path: str | None,
@@ -378,6 +397,9 @@ def evaluate(
     threshold: float | None,
     fmt: str,
     plots_dir: str | None,
+    fit_thresholds: bool,
+    target_precision: float,
+    target_recall: float,
 ) -> None:
     """Metrics on labelled data: precision, recall, F1, PR-AUC, confusion matrix, per source."""
     from propclf import evaluation
@@ -387,7 +409,8 @@ def evaluate(
     model = _load(model_path)
     try:
         records = evaluation.gather_records(paths, functional, data_root, sources)
-        report = evaluation.evaluate(model, records, threshold=threshold)
+        targets = (target_precision, target_recall) if fit_thresholds else None
+        report = evaluation.evaluate(model, records, threshold=threshold, fit_targets=targets)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if plots_dir:

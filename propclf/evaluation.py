@@ -13,6 +13,8 @@ __all__ = [
     "binary_metrics",
     "evaluate",
     "expected_calibration_error",
+    "fit_thresholds",
+    "format_fitted_thresholds",
     "format_report",
     "gather_records",
     "held_out_documents",
@@ -84,22 +86,94 @@ def reliability_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict
     return rows
 
 
-def threshold_for_precision(y: np.ndarray, p: np.ndarray, target: float) -> float:
+def threshold_for_precision(
+    y: np.ndarray, p: np.ndarray, target: float, sample_weight: np.ndarray | None = None
+) -> float:
     """Lowest threshold whose precision reaches ``target`` (1.0 when none does)."""
     from sklearn.metrics import precision_recall_curve
 
-    prec, _, thr = precision_recall_curve(y, p)
+    prec, _, thr = precision_recall_curve(y, p, sample_weight=sample_weight)
     ok = np.flatnonzero(prec[:-1] >= target)
     return float(thr[ok[0]]) if len(ok) else 1.0
 
 
-def threshold_for_recall(y: np.ndarray, p: np.ndarray, target: float) -> float:
+def threshold_for_recall(
+    y: np.ndarray, p: np.ndarray, target: float, sample_weight: np.ndarray | None = None
+) -> float:
     """Highest threshold whose recall is still at least ``target``."""
     from sklearn.metrics import precision_recall_curve
 
-    _, rec, thr = precision_recall_curve(y, p)
+    _, rec, thr = precision_recall_curve(y, p, sample_weight=sample_weight)
     ok = np.flatnonzero(rec[:-1] >= target)
     return float(thr[ok[-1]]) if len(ok) else 0.0
+
+
+def fit_thresholds(
+    y: np.ndarray,
+    p: np.ndarray,
+    groups: Sequence[str] | np.ndarray | None = None,
+    *,
+    target_precision: float = 0.9,
+    target_recall: float = 0.85,
+    n_boot: int = 200,
+    level: float = 0.9,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Flag and review thresholds fitted to labelled scores, with how firmly the data fix them.
+
+    ``flag`` is the lowest threshold whose precision reaches ``target_precision`` (1.0 when none
+    does) and ``review`` the highest whose recall is still ``target_recall``, capped at
+    ``flag``; this is the rule ``propclf train`` uses on its held-out scores. The intervals are
+    percentile intervals (``level``) over ``n_boot`` refits on the groups resampled with
+    replacement (each record its own group when ``groups`` is None), so that one large
+    account, channel or outlet counts as one draw. A wide interval says the operating point
+    depends on which groups happened to be labelled: treat the figure as a starting point.
+    """
+    y = np.asarray(y, dtype=np.int64)
+    p = np.asarray(p, dtype=np.float64)
+    if len(y) != len(p) or (groups is not None and len(groups) != len(y)):
+        raise ValueError("labels, scores and groups must have the same length")
+    if not 0 < int(y.sum()) < len(y):
+        raise ValueError("fitting thresholds needs both propaganda and reporting records")
+
+    def fit(w: np.ndarray | None) -> tuple[float, float]:
+        flag = threshold_for_precision(y, p, target_precision, w)
+        return flag, min(threshold_for_recall(y, p, target_recall, w), flag)
+
+    flag, review = fit(None)
+    if groups is None:
+        inverse, n_groups = np.arange(len(y)), len(y)
+    else:
+        _, inverse = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+        n_groups = int(inverse.max()) + 1
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_boot):
+        counts = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+        w = counts[inverse].astype(np.float64)
+        if w[y == 1].sum() > 0 and w[y == 0].sum() > 0:
+            draws.append(fit(w))
+    tail = (1 - level) / 2 * 100
+    lo, hi = (
+        np.percentile(np.array(draws), [tail, 100 - tail], axis=0)
+        if draws
+        else np.full((2, 2), np.nan)
+    )
+    pred_flag, pred_review = p >= flag, p >= review
+    return {
+        "flag": flag,
+        "review": review,
+        "target_precision": target_precision,
+        "target_recall": target_recall,
+        "precision_at_flag": float(y[pred_flag].mean()) if pred_flag.any() else float("nan"),
+        "recall_at_flag": float(pred_flag[y == 1].mean()),
+        "recall_at_review": float(pred_review[y == 1].mean()),
+        "flag_interval": [float(lo[0]), float(hi[0])],
+        "review_interval": [float(lo[1]), float(hi[1])],
+        "interval_level": level,
+        "n_groups": n_groups,
+        "n_boot": len(draws),
+    }
 
 
 def length_bucket(text: str) -> str:
@@ -291,10 +365,18 @@ def format_religious_table(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def evaluate(model: Any, records: Sequence[Any], threshold: float | None = None) -> dict[str, Any]:
+def evaluate(
+    model: Any,
+    records: Sequence[Any],
+    threshold: float | None = None,
+    fit_targets: tuple[float, float] | None = None,
+) -> dict[str, Any]:
     """Score labelled records and report overall, per-source, per-group and per-length metrics.
 
-    Records of the functional suite are reported per kind (their ``group``).
+    Records of the functional suite are reported per kind (their ``group``). With
+    ``fit_targets`` = ``(precision, recall)`` the report also has ``fitted_thresholds``: the
+    flag and review thresholds that meet them on these records (:func:`fit_thresholds`, groups
+    resampled by the records' ``group``).
     """
     flag = model.flag_threshold if threshold is None else threshold
     review = min(model.review_threshold, flag)
@@ -312,6 +394,14 @@ def evaluate(model: Any, records: Sequence[Any], threshold: float | None = None)
     if kinds:
         ii = np.array([i for i, r in enumerate(records) if r.source == "functional"])
         report["per_kind"] = grouped_table(kinds, y[ii], scores[ii], flag, review)
+    if fit_targets is not None:
+        report["fitted_thresholds"] = fit_thresholds(
+            y,
+            scores,
+            [r.group for r in records],
+            target_precision=fit_targets[0],
+            target_recall=fit_targets[1],
+        )
     return report
 
 
@@ -331,6 +421,31 @@ def format_table(rows: dict[str, dict[str, Any]], title: str) -> str:
     return "\n".join(lines)
 
 
+def format_fitted_thresholds(fit: dict[str, Any]) -> str:
+    """The thresholds fitted by :func:`fit_thresholds` as text, with the command that uses them."""
+    level = round(100 * fit["interval_level"])
+    (f_lo, f_hi), (r_lo, r_hi) = fit["flag_interval"], fit["review_interval"]
+    flag_line = (
+        f"  flag   >= {fit['flag']:.4f}  (precision >= {fit['target_precision']}: "
+        f"precision {_f(fit['precision_at_flag'])}, recall {_f(fit['recall_at_flag'])})"
+    )
+    if fit["flag"] >= 1.0:
+        flag_line = f"  flag   >= 1.0  (no threshold reaches precision {fit['target_precision']})"
+    return "\n".join(
+        [
+            "thresholds fitted to these labels",
+            flag_line,
+            f"  review >= {fit['review']:.4f}  (recall >= {fit['target_recall']}: "
+            f"recall {_f(fit['recall_at_review'])})",
+            f"  {level}% of {fit['n_boot']} refits on resampled groups ({fit['n_groups']}): "
+            f"flag {_f(f_lo)}-{_f(f_hi)}, review {_f(r_lo)}-{_f(r_hi)}",
+            # unrounded: rounding down would let in the items just below the fitted threshold
+            f"  use: propclf score --threshold {fit['flag']!r} "
+            f"--review-threshold {fit['review']!r} ...",
+        ]
+    )
+
+
 def format_report(report: dict[str, Any]) -> str:
     """The evaluation report as text."""
     o = report["overall"]
@@ -348,6 +463,8 @@ def format_report(report: dict[str, Any]) -> str:
     ]
     if "per_kind" in report:
         lines += ["", format_table(report["per_kind"], "functional kind")]
+    if "fitted_thresholds" in report:
+        lines += ["", format_fitted_thresholds(report["fitted_thresholds"])]
     if report.get("plots"):
         lines += ["", "plots: " + ", ".join(report["plots"])]
     return "\n".join(lines)

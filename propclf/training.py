@@ -18,6 +18,7 @@ import numpy as np
 from propclf.evaluation import (
     binary_metrics,
     expected_calibration_error,
+    fit_thresholds,
     format_identity_table,
     format_religious_table,
     format_table,
@@ -28,8 +29,6 @@ from propclf.evaluation import (
     length_bucket,
     reliability_table,
     religious_text_table,
-    threshold_for_precision,
-    threshold_for_recall,
 )
 from propclf.model import PropagandaClassifier, _sigmoid
 
@@ -300,8 +299,10 @@ def train(
     )
     model.fit(texts, y, sample_weight=weights, groups=groups)
     p = _cross_fitted_probabilities(model.oof_decision_, model.oof_fold_, y)
-    flag = threshold_for_precision(y, p, target_precision)
-    review = min(threshold_for_recall(y, p, target_recall), flag)
+    fitted = fit_thresholds(
+        y, p, groups, target_precision=target_precision, target_recall=target_recall
+    )
+    flag, review = fitted["flag"], fitted["review"]
     model.set_params(flag_threshold=round(flag, 4), review_threshold=round(review, 4))
     del model.oof_decision_, model.oof_fold_
 
@@ -333,6 +334,9 @@ def train(
             "review": model.review_threshold,
             "target_precision": target_precision,
             "target_recall": target_recall,
+            "flag_interval": [round(v, 4) for v in fitted["flag_interval"]],
+            "review_interval": [round(v, 4) for v in fitted["review_interval"]],
+            "interval_level": fitted["interval_level"],
         },
         "top_features": model.top_features(25),
         "excluded_names": sorted(names),
@@ -392,6 +396,7 @@ def train(
             "summary": summary,
             "grouped_cv_per_source": cvm["per_source"],
             "functional_per_kind": report.get("functional", {}).get("per_kind", {}),
+            "threshold_fit": report["thresholds"],
         },
         command=command,
         extra={
@@ -476,6 +481,21 @@ def _sources_phrase(sources: list[str]) -> str:
     public = [s for s in sources if s != "supplement"]
     extra = " and the project's training supplement" if "supplement" in sources else ""
     return f"{len(public)} public sources{extra}"
+
+
+def _threshold_interval_phrase(report: dict[str, Any]) -> str:
+    t = report["thresholds"]
+    if "flag_interval" not in t:
+        return ""
+    (f_lo, f_hi), (r_lo, r_hi) = t["flag_interval"], t["review_interval"]
+    level = round(100 * t["interval_level"])
+    return (
+        f" Refitted on groups resampled with replacement, {level}% of the refits put the flag "
+        f"threshold between {f_lo:.2f} and {f_hi:.2f} and the review threshold between "
+        f"{r_lo:.2f} and {r_hi:.2f}: which accounts, channels and outlets the data hold "
+        "moves the operating point that much, so fit it on your own labelled data "
+        "(`propclf evaluate yours.csv --fit-thresholds`)."
+    )
 
 
 def _supplement_md(report: dict[str, Any]) -> str:
@@ -610,7 +630,7 @@ _Written by `propclf train`; do not edit by hand. Regenerate with the command be
 - **Thresholds**: flag ≥ {manifest["thresholds"]["flag"]} (label `propaganda`), review ≥
   {manifest["thresholds"]["review"]}; fitted on grouped held-out scores for precision ≥
   {report["thresholds"]["target_precision"]} (flag) and recall ≥
-  {report["thresholds"]["target_recall"]} (review).
+  {report["thresholds"]["target_recall"]} (review).{_threshold_interval_phrase(report)}
 - **Versions**: propclf {manifest["propclf_version"]}, scikit-learn {manifest["sklearn_version"]};
   artifact SHA-256 `{manifest["artifact_sha256"]}`; training data SHA-256
   `{manifest["training_data_sha256"]}`; created {manifest["created"]}.

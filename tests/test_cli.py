@@ -242,6 +242,8 @@ def test_train_and_evaluate_on_own_file(tmp_path: Path) -> None:
     assert "## Identity terms" in card and "| Jews |" in card
     manifest = json.loads(out.with_suffix(".json").read_text())
     assert manifest["command"].startswith("propclf train")
+    lo, hi = manifest["metrics"]["threshold_fit"]["flag_interval"]
+    assert lo <= hi and "Refitted on groups resampled with replacement" in card
     res = CliRunner().invoke(
         main,
         ["evaluate", "--model", str(out), str(FIXTURES / "small_train.jsonl"), "--format", "json"],
@@ -384,6 +386,51 @@ def test_train_refuses_early_and_cleanly(tmp_path: Path) -> None:
         main, ["train", "--labelled", str(few), "--out", str(tmp_path / "afile" / "m.joblib")]
     )
     assert res.exit_code == 1 and "is a file, not a folder" in res.output
+
+
+def test_evaluate_fits_thresholds_that_score_then_uses(run) -> None:
+    """The thresholds `evaluate --fit-thresholds` prints meet their precision when `score`
+    is run with them on the same labelled items."""
+    from tests.conftest import FIXTURES
+
+    labelled = FIXTURES / "small_train.jsonl"
+    args = ["evaluate", str(labelled), "--fit-thresholds", "--target-precision", "0.8"]
+    res = run(*args, "--format", "json")
+    assert res.exit_code == 0, res.output
+    fit = json.loads(res.stdout)["fitted_thresholds"]
+    assert fit["target_precision"] == 0.8 and fit["review"] <= fit["flag"] < 1.0
+    assert fit["flag_interval"][0] <= fit["flag_interval"][1]
+    table = run(*args)
+    assert table.exit_code == 0 and "thresholds fitted to these labels" in table.output
+    assert f"--threshold {fit['flag']!r} " in table.output
+
+    rows = _jsonl(labelled.read_text())
+    items = [json.dumps({"id": str(k), "text": r["text"]}) for k, r in enumerate(rows)]
+    res = run(
+        "score",
+        "--input",
+        "jsonl",
+        "--format",
+        "jsonl",
+        "--threshold",
+        repr(fit["flag"]),
+        "--review-threshold",
+        repr(fit["review"]),
+        "-",
+        input="\n".join(items),
+    )
+    assert res.exit_code == 0, res.output
+    out = {r["id"]: r for r in _jsonl(res.stdout)}
+    flagged = [rows[int(k)]["label"] for k, r in out.items() if r["band"] == "flag"]
+    assert flagged and flagged.count("propaganda") / len(flagged) >= 0.8
+
+
+def test_evaluate_cannot_fit_thresholds_to_one_label(run, tmp_path: Path) -> None:
+    only = tmp_path / "only.jsonl"
+    only.write_text(json.dumps({"text": PROP, "label": "propaganda"}) + "\n")
+    res = run("evaluate", str(only), "--fit-thresholds")
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit)
+    assert "both propaganda and reporting" in res.output and "Traceback" not in res.output
 
 
 def test_evaluate_json_is_strict_json(run, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from propclf.evaluation import (
     expected_calibration_error,
+    fit_thresholds,
     held_out_documents,
     identity_term_table,
     religious_text_table,
@@ -47,6 +48,55 @@ def test_flag_threshold_reaches_its_precision() -> None:
     t = threshold_for_precision(y, p, 0.9)
     assert np.mean(y[p >= t]) >= 0.9
     assert expected_calibration_error(y, np.full(2000, y.mean())) < 0.01
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.floats(0, 1)), min_size=2, max_size=60).filter(
+        lambda rows: 0 < sum(lab for lab, _ in rows) < len(rows)
+    ),
+    st.floats(0.5, 0.99),
+    st.floats(0.5, 0.99),
+)
+def test_fitted_thresholds_meet_their_targets(
+    rows: list[tuple[bool, float]], precision: float, recall: float
+) -> None:
+    y = np.array([int(lab) for lab, _ in rows])
+    p = np.array([s for _, s in rows])
+    fit = fit_thresholds(y, p, target_precision=precision, target_recall=recall, n_boot=20)
+    flagged, reviewed = p >= fit["flag"], p >= fit["review"]
+    if not (flagged.any() and y[flagged].mean() >= precision):
+        assert fit["flag"] == 1.0  # only when no threshold reaches the precision
+    # the lowest such threshold: no lower one keeps the precision (so recall is the most it can be)
+    assert not any(y[p >= t].mean() >= precision for t in p if t < fit["flag"])
+    assert fit["review"] <= fit["flag"]
+    assert reviewed[y == 1].mean() >= recall
+    for lo, hi in (fit["flag_interval"], fit["review_interval"]):
+        assert lo <= hi or np.isnan(lo)
+
+
+def test_threshold_intervals_count_groups_not_records() -> None:
+    """Scores that move together within an account are one draw, not a hundred."""
+    rng = np.random.default_rng(1)
+    n_groups, size = 30, 100
+    groups = np.repeat([f"g{k}" for k in range(n_groups)], size)
+    y = np.repeat(rng.integers(0, 2, n_groups), size)
+    shift = np.repeat(rng.normal(0, 0.15, n_groups), size)
+    p = np.clip(0.3 + 0.35 * y + shift + rng.normal(0, 0.05, len(y)), 0, 1)
+    by_group = fit_thresholds(y, p, groups, n_boot=100)
+    by_record = fit_thresholds(y, p, None, n_boot=100)
+    assert by_group["flag"] == by_record["flag"]  # the point estimate does not depend on groups
+    assert by_group["n_groups"] == n_groups and by_record["n_groups"] == len(y)
+
+    def width(fit: dict) -> float:
+        return fit["flag_interval"][1] - fit["flag_interval"][0]
+
+    assert width(by_group) > 3 * width(by_record)
+
+
+def test_fitting_thresholds_needs_both_labels() -> None:
+    with pytest.raises(ValueError, match="both propaganda and reporting"):
+        fit_thresholds(np.ones(5, int), np.linspace(0, 1, 5))
 
 
 class _NameBiasedModel:
