@@ -73,15 +73,23 @@ def _count_warnings(results: Iterable[Any], counter: Counter[str]) -> Iterator[A
 
 
 def _command_line(ctx: click.Context) -> str:
-    """The command as it would be typed: the options that differ from their defaults."""
+    """The command as it was typed: the arguments and options given, in declaration order."""
+    from click.core import ParameterSource
+
     words = ["propclf", ctx.info_name or ""]
     for param in ctx.command.params:
         value = ctx.params.get(param.name or "")
-        if value is None or value == param.default or value == ():
+        source = ctx.get_parameter_source(param.name or "")
+        if value is None or value == () or source is not ParameterSource.COMMANDLINE:
             continue
-        opt = param.opts[0]
-        for v in value if isinstance(value, tuple) else (value,):
-            words += [opt] if value is True else [opt, str(v)]
+        values = value if isinstance(value, tuple) else (value,)
+        if isinstance(param, click.Argument):
+            words += [str(v) for v in values]
+        elif isinstance(param, click.Option) and param.is_flag:
+            # --keep-names, --no-supplement: the switch that was given, never "--flag False"
+            words.append(param.opts[0] if value else (param.secondary_opts or param.opts)[0])
+        else:
+            words += [w for v in values for w in (param.opts[0], str(v))]
     return shlex.join(words)
 
 
@@ -388,6 +396,12 @@ def train(**kwargs: Any) -> None:
     show_default=True,
     help="With --fit-thresholds: recall the review threshold must keep.",
 )
+@click.option(
+    "--write-model",
+    "write_model",
+    type=click.Path(dir_okay=False),
+    help="With --fit-thresholds: save a copy of the model with those thresholds (.joblib).",
+)
 def evaluate(
     paths: tuple[str, ...],
     model_path: str | None,
@@ -400,18 +414,42 @@ def evaluate(
     fit_thresholds: bool,
     target_precision: float,
     target_recall: float,
+    write_model: str | None,
 ) -> None:
-    """Metrics on labelled data: precision, recall, F1, PR-AUC, confusion matrix, per source."""
+    """Metrics on labelled data: precision, recall, F1, PR-AUC, confusion matrix, per source.
+
+    With --fit-thresholds it also fits the flag and review thresholds to these labels, and with
+    --write-model saves a copy of the model that uses them (the weights are unchanged).
+    """
     from propclf import evaluation
 
     if not paths and not functional and not data_root:
         raise click.UsageError("give labelled CSV/JSONL files, --functional or --data")
+    if write_model and not fit_thresholds:
+        raise click.UsageError("--write-model needs --fit-thresholds")
+    if write_model and threshold is not None:
+        raise click.UsageError("--write-model fits the thresholds; drop --threshold")
     model = _load(model_path)
     try:
         records = evaluation.gather_records(paths, functional, data_root, sources)
-        targets = (target_precision, target_recall) if fit_thresholds else None
-        report = evaluation.evaluate(model, records, threshold=threshold, fit_targets=targets)
-    except (FileNotFoundError, ValueError) as exc:
+        if write_model:
+            from propclf import training
+
+            command = _command_line(click.get_current_context())
+            report = training.retune(
+                model,
+                records,
+                write_model,
+                target_precision=target_precision,
+                target_recall=target_recall,
+                command=command,
+            )
+            manifest = report.pop("manifest")
+            report["written_model"] = {"path": write_model, "model_id": manifest["model_id"]}
+        else:
+            targets = (target_precision, target_recall) if fit_thresholds else None
+            report = evaluation.evaluate(model, records, threshold=threshold, fit_targets=targets)
+    except (FileNotFoundError, ValueError, OSError) as exc:
         _fail(str(exc))
     if plots_dir:
         try:

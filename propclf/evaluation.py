@@ -465,6 +465,9 @@ def format_report(report: dict[str, Any]) -> str:
         lines += ["", format_table(report["per_kind"], "functional kind")]
     if "fitted_thresholds" in report:
         lines += ["", format_fitted_thresholds(report["fitted_thresholds"])]
+    if "written_model" in report:
+        w = report["written_model"]
+        lines += [f"wrote {w['path']} ({w['model_id']}): the metrics above use its thresholds"]
     if report.get("plots"):
         lines += ["", "plots: " + ", ".join(report["plots"])]
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import logging
@@ -39,6 +40,7 @@ __all__ = [
     "SUPPLEMENT_WEIGHT",
     "card_path",
     "records_sha256",
+    "retune",
     "source_specific_names",
     "summary_text",
     "train",
@@ -407,6 +409,71 @@ def train(
     )
     report["manifest"] = manifest
     report["card"] = str(write_card(out_path, report, manifest))
+    return report
+
+
+def retune(
+    model: Any,
+    records: Sequence[Any],
+    out_path: str | Path,
+    *,
+    target_precision: float = 0.9,
+    target_recall: float = 0.85,
+    command: str | None = None,
+) -> dict[str, Any]:
+    """Save a copy of ``model`` whose thresholds are fitted to ``records``, a user's labels.
+
+    The weights are untouched; only the operating point moves, so a team can set the flag and
+    review bands for its own platform without retraining. The thresholds follow the training
+    rule (:func:`propclf.evaluation.fit_thresholds`), unrounded, on the model's document scores
+    of ``records``. The new manifest keeps the base model's training-data hash and records the
+    base model, the labels' SHA-256 and the fit (with its intervals over the records' groups).
+    Returns the evaluation report of ``records`` at the new thresholds, with ``manifest``.
+
+    Raises
+    ------
+    ValueError
+        The records lack one of the labels, or no threshold reaches ``target_precision``.
+    """
+    from propclf import persistence
+    from propclf.evaluation import evaluate
+
+    fit = evaluate(model, records, fit_targets=(target_precision, target_recall))[
+        "fitted_thresholds"
+    ]
+    if fit["flag"] >= 1.0:
+        raise ValueError(
+            f"no threshold reaches precision {target_precision} on these labels; "
+            "lower --target-precision or label more items"
+        )
+    tuned = copy.deepcopy(model)
+    base = tuned.__dict__.pop("manifest_", None) or {}
+    tuned.__dict__.pop("path_", None)
+    tuned.set_params(flag_threshold=fit["flag"], review_threshold=fit["review"])
+    report = evaluate(tuned, records)
+    manifest = persistence.save(
+        tuned,
+        out_path,
+        training_data_sha256=base.get("training_data_sha256"),
+        metrics={
+            "summary": base.get("metrics", {}).get("summary", {}),
+            "threshold_fit": fit,
+            "tuned_on": {
+                "records": len(records),
+                "sha256": records_sha256(records),
+                "sources": sorted({r.source for r in records}),
+                "overall": report["overall"],
+            },
+        },
+        command=command,
+        extra={
+            "base_model_id": base.get("model_id"),
+            "base_artifact_sha256": base.get("artifact_sha256"),
+            "base_thresholds": base.get("thresholds"),
+        },
+    )
+    report["fitted_thresholds"] = fit
+    report["manifest"] = manifest
     return report
 
 

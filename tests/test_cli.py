@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -283,6 +284,21 @@ def test_trained_model_gives_platform_names_no_weight(tmp_path: Path) -> None:
 
     assert platform_reasons() == []
     assert platform_reasons("--keep-names")  # the same data teaches them when they are kept
+    manifest = json.loads((tmp_path / "m1.json").read_text())
+    assert manifest["command"].endswith("--cv 2 --keep-names")  # the switch, not "False"
+
+
+def test_the_manifest_command_names_switches_turned_off(tmp_path: Path) -> None:
+    from tests.conftest import FIXTURES
+
+    out = tmp_path / "m.joblib"
+    args = ["train", "--labelled", str(FIXTURES / "small_train.jsonl"), "--out", str(out)]
+    res = CliRunner().invoke(main, [*args, "--cv", "2", "--no-supplement", "--seed", "0"])
+    assert res.exit_code == 0, res.output
+    command = json.loads(out.with_suffix(".json").read_text())["command"]
+    assert (
+        command == f"propclf train --labelled {args[2]} --out {out} --seed 0 --cv 2 --no-supplement"
+    )
 
 
 @pytest.mark.slow
@@ -423,6 +439,94 @@ def test_evaluate_fits_thresholds_that_score_then_uses(run) -> None:
     out = {r["id"]: r for r in _jsonl(res.stdout)}
     flagged = [rows[int(k)]["label"] for k, r in out.items() if r["band"] == "flag"]
     assert flagged and flagged.count("propaganda") / len(flagged) >= 0.8
+
+
+def _mixed_labels(tmp_path: Path) -> Path:
+    """Labelled items the small model has not seen, some of them against its grain."""
+    rows = [
+        ("Soldiers of the faith, rise and strike the apostates wherever you find them.", 1, "a"),
+        ("Join the caravan of martyrs, brothers; paradise awaits the steadfast.", 1, "a"),
+        ("Our lions will return and the enemies of God will weep.", 1, "b"),
+        ("The faithful must take up arms against the tyrants.", 1, "b"),
+        ("The ministry said the new rail line will open next spring.", 0, "c"),
+        ("Police said the group's statement urged followers to join its fighters.", 0, "c"),
+        ("Researchers studied how the group's videos glorified its martyrs.", 0, "d"),
+        ("The court heard the defendant had shared calls to strike the enemy.", 0, "d"),
+        ("Brothers and sisters, join us at the food bank this Saturday.", 0, "e"),
+        ("Victory is near for our team, the fans sang in the rain.", 0, "e"),
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"text": t, "label": "propaganda" if y else "reporting", "group": g}) + "\n"
+            for t, y, g in rows
+        )
+    )
+    return path
+
+
+def test_evaluate_writes_a_model_with_the_fitted_thresholds(run, saved_model, tmp_path) -> None:
+    """The written model keeps the weights (same scores) and moves only the operating point;
+    its manifest says which model it came from and on what labels."""
+    from propclf import load_model
+
+    labelled = _mixed_labels(tmp_path)
+    out = tmp_path / "tuned" / "ours.joblib"
+    args = ["evaluate", str(labelled), "--fit-thresholds", "--target-precision", "0.75"]
+    res = run(*args, "--write-model", str(out), "--format", "json")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    fit = report["fitted_thresholds"]
+    base, tuned = load_model(saved_model), load_model(out)
+    assert (tuned.flag_threshold, tuned.review_threshold) == (fit["flag"], fit["review"])
+    assert (base.flag_threshold, base.review_threshold) != (fit["flag"], fit["review"])
+    texts = [json.loads(line)["text"] for line in labelled.read_text().splitlines()]
+    assert np.array_equal(base.score(texts), tuned.score(texts))
+    assert report["overall"]["threshold"] == pytest.approx(fit["flag"], abs=1e-4)
+    assert report["overall"]["precision"] >= 0.75
+    manifest = json.loads(out.with_suffix(".json").read_text())
+    assert manifest["base_model_id"] == base.manifest_["model_id"]
+    assert manifest["training_data_sha256"] == base.manifest_["training_data_sha256"]
+    assert manifest["metrics"]["tuned_on"]["records"] == len(texts)
+    assert (
+        manifest["command"].startswith("propclf evaluate ")
+        and "--write-model" in manifest["command"]
+    )
+    scored = run("score", "--format", "jsonl", "-", input=texts[0])
+    assert scored.exit_code == 0
+    res = CliRunner().invoke(
+        main, ["score", "--model", str(out), "--format", "jsonl", "-"], input=texts[0]
+    )
+    assert res.exit_code == 0, res.output
+    [row] = _jsonl(res.stdout)
+    assert row["band"] == (
+        "flag"
+        if row["score"] >= fit["flag"]
+        else "review"
+        if row["score"] >= fit["review"]
+        else "pass"
+    )
+
+
+def test_evaluate_refuses_to_write_a_model_it_cannot_tune(run, tmp_path: Path) -> None:
+    labelled = _mixed_labels(tmp_path)
+    out = tmp_path / "t.joblib"
+    res = run("evaluate", str(labelled), "--write-model", str(out))
+    assert res.exit_code == 2 and "--write-model needs --fit-thresholds" in res.output
+    # the model's surest propaganda, labelled reporting: no threshold is that precise any more
+    with labelled.open("a") as f:
+        f.write(json.dumps({"text": PROP, "label": "reporting", "group": "z"}) + "\n")
+    res = run(
+        "evaluate",
+        str(labelled),
+        "--fit-thresholds",
+        "--target-precision",
+        "1.0",
+        "--write-model",
+        str(out),
+    )
+    assert res.exit_code == 1 and "no threshold reaches precision" in res.output
+    assert not out.exists() and "Traceback" not in res.output
 
 
 def test_evaluate_cannot_fit_thresholds_to_one_label(run, tmp_path: Path) -> None:
