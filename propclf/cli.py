@@ -251,6 +251,9 @@ def info(model_path: str | None, fmt: str) -> None:
         },
         "metrics": m.get("metrics", {}),
     }
+    if m.get("base_model_id"):  # a copy whose thresholds were refitted (evaluate --write-model)
+        data["base_model_id"] = m["base_model_id"]
+        data["base_thresholds"] = m.get("base_thresholds")
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return

@@ -492,6 +492,10 @@ def test_evaluate_writes_a_model_with_the_fitted_thresholds(run, saved_model, tm
         manifest["command"].startswith("propclf evaluate ")
         and "--write-model" in manifest["command"]
     )
+    res = CliRunner().invoke(main, ["info", "--model", str(out), "--format", "json"])
+    info = json.loads(res.stdout)
+    assert info["base_model_id"] == base.manifest_["model_id"]
+    assert info["thresholds"] == {"flag": fit["flag"], "review": fit["review"]}
     scored = run("score", "--format", "jsonl", "-", input=texts[0])
     assert scored.exit_code == 0
     res = CliRunner().invoke(
