@@ -25,7 +25,9 @@ over the model's own tokens without / with the collection names, ``nopunct`` ove
 text without punctuation), ``tri`` (append the word-trigram block made by ``prep-tri``, over the
 model's tokens without collection names, at this scale), ``spread`` (``[k, power]``: scale each
 feature by ``min(1, n_eff / k) ** power``, ``n_eff`` the number of training sources it is spread
-over, so that a word only one collection uses weighs less). Prints one JSON line per configuration:
+over, so that a word only one collection uses weighs less), ``gbal`` (weight each corpus record
+by its group's size ``** -gbal`` within its class, so that a prolific account, channel or news
+week counts for less; the class totals are kept). Prints one JSON line per configuration:
 corpus PR-AUC, functional-suite PR-AUC (mean of the fold models' decision values), and at the
 threshold reaching precision 0.9 on the held-out scores (the training command's flag rule) the flag
 rate per source and label and the accuracy per functional kind. The suite is only scored, never
@@ -365,6 +367,14 @@ def _matrices(
             f = dict(zip(keys, counts.astype(float) ** -cfg["balance"], strict=True))
             total = w[ii].sum()
             w[ii] *= np.array([f[k] for k in key[ii]])
+            w[ii] *= total / w[ii].sum()
+    if cfg.get("gbal"):  # weight each corpus record by its group's size ** -gbal, per class
+        corpus = src != "supplement"
+        for c in (0, 1):
+            ii = corpus & (y == c)
+            _, inverse, counts = np.unique(g[ii], return_inverse=True, return_counts=True)
+            total = w[ii].sum()
+            w[ii] *= counts[inverse].astype(float) ** -cfg["gbal"]
             w[ii] *= total / w[ii].sum()
     X, FX = X0[rows], FX0
     if cfg.get("exclude_names", True):
