@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from propclf.cli import main
 from propclf.result import LABELS
@@ -547,3 +550,43 @@ def test_evaluate_json_is_strict_json(run, tmp_path: Path) -> None:
     res = run("evaluate", str(only), "--format", "json")
     assert res.exit_code == 0, res.output
     json.loads(res.stdout, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+
+
+_TRAIN_OPTIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "--sources": st.sampled_from(["isextreme", "stormfront,isextreme", "a b"]),
+        "--seed": st.integers(-5, 99),
+        "--cv": st.integers(2, 20),
+        "--target-precision": st.floats(0.01, 1.0),
+        "--C": st.floats(1e-3, 1e3),
+        "--quotes": st.sampled_from(["separate", "attributed", "mask", "ignore"]),
+        "--max-features": st.integers(1, 10**6),
+        "--limit": st.integers(1, 1000),
+        "--supplement": st.booleans(),
+        "--exclude-names": st.booleans(),
+    },
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_TRAIN_OPTIONS, st.booleans())
+def test_the_recorded_command_parses_back_to_the_same_options(options: dict, data: bool) -> None:
+    """The manifest's `command` is how a model is rebuilt: parsed again, it must give the same
+    options, switches turned off included."""
+    from propclf.cli import _command_line, train
+    from tests.conftest import FIXTURES
+
+    args = ["--data", "/data dir"] if data else ["--labelled", str(FIXTURES / "small_train.jsonl")]
+    args += ["--out", "m o.joblib"]
+    for opt, value in options.items():
+        if opt in ("--supplement", "--exclude-names"):
+            args.append(
+                opt if value else {"--supplement": "--no-supplement"}.get(opt, "--keep-names")
+            )
+        else:
+            args += [opt, str(value)]
+    given_ctx = train.make_context("train", list(args))
+    words = shlex.split(_command_line(given_ctx))
+    assert words[:2] == ["propclf", "train"] and "False" not in words and "True" not in words
+    assert train.make_context("train", words[2:]).params == given_ctx.params
