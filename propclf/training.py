@@ -444,7 +444,7 @@ def retune(
     if fit["flag"] >= 1.0:
         raise ValueError(
             f"no threshold reaches precision {target_precision} on these labels; "
-            "lower --target-precision or label more items"
+            "lower the target precision or label more items"
         )
     tuned = copy.deepcopy(model)
     base = tuned.__dict__.pop("manifest_", None) or {}
