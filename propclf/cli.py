@@ -449,6 +449,7 @@ def evaluate(
             )
             manifest = report.pop("manifest")
             report["written_model"] = {"path": write_model, "model_id": manifest["model_id"]}
+            model = _load(write_model)  # the figures, like the metrics, at the new thresholds
         else:
             targets = (target_precision, target_recall) if fit_thresholds else None
             report = evaluation.evaluate(model, records, threshold=threshold, fit_targets=targets)

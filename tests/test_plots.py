@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import sys
 from pathlib import Path
@@ -181,3 +182,46 @@ def test_cli_evaluate_writes_plots(saved_model, tmp_path):
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.png" for n in plots.FIGURE_NAMES)
     assert "pr_curve.png" in result.output
+
+
+def test_cli_figures_of_a_written_model_use_its_thresholds(saved_model, tmp_path):
+    """With --write-model the figures, like the metrics, show the new operating point: they are
+    the written model's own figures, not the base model's."""
+    from click.testing import CliRunner
+
+    from propclf.cli import main
+
+    labelled = tmp_path / "ours.jsonl"
+    rows = [
+        ("Soldiers of the faith, rise and strike the apostates wherever you find them.", 1),
+        ("Join the caravan of martyrs, brothers; paradise awaits the steadfast.", 1),
+        ("The faithful must take up arms against the tyrants.", 1),
+        ("Police said the group's statement urged followers to join its fighters.", 0),
+        ("Researchers studied how the group's videos glorified its martyrs.", 0),
+        ("Victory is near for our team, the fans sang in the rain.", 0),
+    ]
+    labelled.write_text(
+        "".join(
+            json.dumps({"text": t, "label": "propaganda" if y else "reporting"}) + "\n"
+            for t, y in rows
+        )
+    )
+    tuned = tmp_path / "ours.joblib"
+
+    def figures(*args: str) -> dict[str, bytes]:
+        out = tmp_path / f"figs{len(list(tmp_path.iterdir()))}"
+        res = CliRunner().invoke(main, ["evaluate", str(labelled), *args, "--plots", str(out)])
+        assert res.exit_code == 0, res.output
+        return {p.name: p.read_bytes() for p in out.iterdir()}
+
+    written = figures(
+        "--model",
+        str(saved_model),
+        "--fit-thresholds",
+        "--target-precision",
+        "0.6",
+        "--write-model",
+        str(tuned),
+    )
+    assert written == figures("--model", str(tuned))
+    assert written["pr_curve.png"] != figures("--model", str(saved_model))["pr_curve.png"]
