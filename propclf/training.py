@@ -796,6 +796,17 @@ propaganda-like passage, so its rates are well above its passages'.
     return path
 
 
+def _thresholds_line(t: dict[str, Any]) -> str:
+    line = f"thresholds: flag >= {t['flag']}, review >= {t['review']}"
+    if "flag_interval" in t:
+        (f_lo, f_hi), (r_lo, r_hi) = t["flag_interval"], t["review_interval"]
+        line += (
+            f" ({round(100 * t['interval_level'])}% of refits on resampled groups: flag "
+            f"{f_lo:.3f}-{f_hi:.3f}, review {r_lo:.3f}-{r_hi:.3f})"
+        )
+    return line
+
+
 def summary_text(report: dict[str, Any]) -> str:
     """A short text summary of a training report for the terminal."""
     cvm = report["grouped_cv"]
@@ -805,6 +816,7 @@ def summary_text(report: dict[str, Any]) -> str:
         f"wrote {report['manifest']['artifact']} ({report['manifest']['model_id']}) "
         f"and {report['card']}",
         "summary: " + ", ".join(f"{k}={v}" for k, v in report["summary"].items()),
+        _thresholds_line(report["thresholds"]),
         "",
         format_table(cvm["per_source"], "grouped CV source"),
     ]

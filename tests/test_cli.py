@@ -248,6 +248,8 @@ def test_train_and_evaluate_on_own_file(tmp_path: Path) -> None:
     assert manifest["command"].startswith("propclf train")
     lo, hi = manifest["metrics"]["threshold_fit"]["flag_interval"]
     assert lo <= hi and "Refitted on groups resampled with replacement" in card
+    assert f"thresholds: flag >= {manifest['thresholds']['flag']}" in res.output
+    assert f"of refits on resampled groups: flag {lo:.3f}-{hi:.3f}" in res.output
     res = CliRunner().invoke(
         main,
         ["evaluate", "--model", str(out), str(FIXTURES / "small_train.jsonl"), "--format", "json"],
