@@ -370,19 +370,23 @@ def evaluate(
     records: Sequence[Any],
     threshold: float | None = None,
     fit_targets: tuple[float, float] | None = None,
+    *,
+    scores: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Score labelled records and report overall, per-source, per-group and per-length metrics.
 
     Records of the functional suite are reported per kind (their ``group``). With
     ``fit_targets`` = ``(precision, recall)`` the report also has ``fitted_thresholds``: the
     flag and review thresholds that meet them on these records (:func:`fit_thresholds`, groups
-    resampled by the records' ``group``).
+    resampled by the records' ``group``). ``scores``: the model's document scores of
+    ``records`` when already computed (they do not depend on the thresholds).
     """
     flag = model.flag_threshold if threshold is None else threshold
     review = min(model.review_threshold, flag)
     texts = [r.text for r in records]
     y = _labels01(r.label for r in records)
-    scores, _ = model.score_documents(texts, review=review)
+    if scores is None:
+        scores, _ = model.score_documents(texts, review=review)
     report: dict[str, Any] = {
         "overall": binary_metrics(y, scores, flag),
         "thresholds": {"flag": flag, "review": review},

@@ -438,9 +438,11 @@ def retune(
     from propclf import persistence
     from propclf.evaluation import evaluate
 
-    fit = evaluate(model, records, fit_targets=(target_precision, target_recall))[
-        "fitted_thresholds"
-    ]
+    scores, _ = model.score_documents(
+        [r.text for r in records]
+    )  # once: thresholds move, not scores
+    targets = (target_precision, target_recall)
+    fit = evaluate(model, records, fit_targets=targets, scores=scores)["fitted_thresholds"]
     if fit["flag"] >= 1.0:
         raise ValueError(
             f"no threshold reaches precision {target_precision} on these labels; "
@@ -450,7 +452,7 @@ def retune(
     base = tuned.__dict__.pop("manifest_", None) or {}
     tuned.__dict__.pop("path_", None)
     tuned.set_params(flag_threshold=fit["flag"], review_threshold=fit["review"])
-    report = evaluate(tuned, records)
+    report = evaluate(tuned, records, scores=scores)
     manifest = persistence.save(
         tuned,
         out_path,
