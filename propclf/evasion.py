@@ -7,7 +7,9 @@ figure measured with them can be reproduced; ``propclf.text`` undoes them before
 
 :data:`MISSPELLINGS` are the other kind: deliberate typos (a letter dropped, doubled or swapped)
 that no normaliser can undo; a model meets them only through the character n-grams a misspelled
-word shares with the word (subword features).
+word shares with the word (subword features). :data:`RUN_TOGETHER` are words run together with
+nothing to split them at ("jointheranks", "#jointheranks"), which a model splits against its own
+vocabulary (``segment_words``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import random
 import re
 from collections.abc import Callable
 
-__all__ = ["MISSPELLINGS", "OBFUSCATIONS", "obfuscate"]
+__all__ = ["MISSPELLINGS", "OBFUSCATIONS", "RUN_TOGETHER", "obfuscate"]
 
 _WORD = re.compile(r"[A-Za-z]{4,}")
 _LOOKALIKE = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і", "y": "у"}
@@ -118,13 +120,56 @@ OBFUSCATIONS: dict[str, Callable[[str, random.Random], str]] = {
     "mixed": mixed,
 }
 
+
+def _run_together(text: str, rnd: random.Random, mark: str) -> str:
+    words = text.split()
+    if len(words) < 4:
+        return text
+    free = [i for i in range(len(words) - 3) if not _QUOTE_MARK.search(" ".join(words[i : i + 3]))]
+    if not free:
+        return text
+    i = rnd.choice(free)
+    joined = mark + "".join(re.sub(r"\W", "", w).lower() for w in words[i : i + 3])
+    return " ".join([*words[:i], joined, *words[i + 3 :]])
+
+
+def run_together(text: str, rnd: random.Random, share: float = 0.3) -> str:
+    """Run the words together in lower case, two to four at a time, with nothing between them.
+
+    Words next to a quotation mark stay apart (joining across one would move the quotation).
+    """
+    words = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        k = rnd.randint(2, 4)
+        run = words[i : i + k]
+        if len(run) > 1 and not _QUOTE_MARK.search(" ".join(run)):
+            out.append("".join(re.sub(r"\W", "", w).lower() for w in run))
+        else:
+            out.extend(run)
+        i += k
+    return " ".join(out)
+
+
+def lower_hashtag(text: str, rnd: random.Random, share: float = 0.3) -> str:
+    """Run three consecutive words together into a lower-case hashtag (no capitals to split at)."""
+    return _run_together(text, rnd, "#")
+
+
 MISSPELLINGS: dict[str, Callable[[str, random.Random], str]] = {"typos": typos}
-_KINDS = {**OBFUSCATIONS, **MISSPELLINGS}
+#: Words run together with nothing to split them at: no normaliser can undo these (``analyze``
+#: leaves them one token); a model with ``segment_words`` splits them against its vocabulary.
+RUN_TOGETHER: dict[str, Callable[[str, random.Random], str]] = {
+    "run_together": run_together,
+    "lower_hashtag": lower_hashtag,
+}
+_KINDS = {**OBFUSCATIONS, **MISSPELLINGS, **RUN_TOGETHER}
 
 
 def obfuscate(text: str, kind: str, seed: int = 0) -> str:
-    """An obfuscated copy of ``text`` (``kind`` from :data:`OBFUSCATIONS` or
-    :data:`MISSPELLINGS`), reproducible by seed."""
+    """An obfuscated copy of ``text`` (``kind`` from :data:`OBFUSCATIONS`, :data:`MISSPELLINGS`
+    or :data:`RUN_TOGETHER`), reproducible by seed."""
     try:
         fn = _KINDS[kind]
     except KeyError:

@@ -15,9 +15,10 @@ and loads fast.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,14 @@ from propclf.text import (
     normalize_joined,
 )
 
-__all__ = ["TOKEN_PATTERN", "FastTfidfVectorizer", "analyze_many", "is_other_language", "is_word"]
+__all__ = [
+    "TOKEN_PATTERN",
+    "FastTfidfVectorizer",
+    "Segmenter",
+    "analyze_many",
+    "is_other_language",
+    "is_word",
+]
 
 _SEP_ID = -2  # batch separator
 _DROP_ID = -3  # token dropped by canonical_token ("rt")
@@ -138,6 +146,106 @@ def _pack(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarr
     return words[starts] & _LOW[n], words[starts + 8] & _HIGH[n]
 
 
+# --- run-together words -----------------------------------------------------------------------
+#: Words run together without a space or capitals ("jointheranks", a lower-case hashtag such as
+#: "#prayforthecity") are unknown to a vocabulary of words; :class:`Segmenter` splits such a token
+#: into vocabulary words when it can. A token is split only when it is not itself in the
+#: vocabulary, has at least this many letters (shorter unknown tokens are mostly names) ...
+SEGMENT_MIN_CHARS = 7
+#: ... and at most this many (a bound on the work for one token).
+SEGMENT_MAX_CHARS = 60
+#: Pieces of four letters or more must be unigram features found in at least 1 in 10,000 training
+#: texts; pieces of two or three letters, in 1 in 100 (function words: "the", "for", "our"); a
+#: single letter is never a piece. These keep rare words from being cut into syllables
+#: ("clamoring" is not "cla mor ing").
+SEGMENT_MIN_SHARE = 1e-4
+SEGMENT_MIN_SHARE_SHORT = 1e-2
+#: A split whose last piece is a suffix is a word the vocabulary lacks an inflection of
+#: ("martyring" is not "martyr ing"); the subword features already read those.
+SEGMENT_SUFFIXES = frozenset(
+    {
+        "ness", "less", "ment", "ments", "able", "ible", "ably", "ship", "hood", "ings", "ward",
+        "wards", "tion", "ions", "ism", "isms", "ist", "ists", "ers", "ing", "ity", "ies", "ful",
+        "ous", "ian", "ians", "ans", "est", "ened", "ally", "ical", "like", "wise",
+    }
+)  # fmt: skip
+
+
+class Segmenter:
+    """Split a run-together token into vocabulary words, by the most probable split.
+
+    The probability of a piece is its document frequency in the training texts, read from the
+    vectoriser's idf (``idf = ln((1 + n) / (1 + df)) + 1``), so the segmenter needs nothing the
+    fitted vectoriser does not already hold; among the splits into allowed pieces (see
+    :data:`SEGMENT_MIN_SHARE`), the one with the highest product of piece probabilities wins
+    (fewer, commoner words), found by dynamic programming over the token's letters.
+
+    Examples
+    --------
+    A toy vocabulary, every word in at least 1 in 100 texts:
+
+    >>> seg = Segmenter({"join": -2.0, "the": -1.0, "ranks": -3.0, "ran": -3.0, "now": -2.5})
+    >>> seg("jointheranksnow")
+    ('join', 'the', 'ranks', 'now')
+    >>> seg("q_jointheranks")
+    ('q_join', 'q_the', 'q_ranks')
+    >>> seg("jointhemx") is None  # "mx" is not a word: no split
+    True
+    """
+
+    def __init__(self, log_share: dict[str, float]) -> None:
+        long_min = math.log(SEGMENT_MIN_SHARE)
+        short_min = math.log(SEGMENT_MIN_SHARE_SHORT)
+        self.log_share = {
+            w: p
+            for w, p in log_share.items()
+            if w.isascii()
+            and w.isalpha()
+            and ((len(w) >= 4 and p >= long_min) or (2 <= len(w) <= 3 and p >= short_min))
+        }
+        self.max_piece = max(map(len, self.log_share), default=0)
+
+    @classmethod
+    def from_vectorizer(cls, vec: FastTfidfVectorizer) -> Segmenter:
+        """The segmenter of a fitted vectoriser's unigram features."""
+        col = vec.unigram_col_
+        idf = vec.idf_
+        return cls({w: 1.0 - float(idf[col[i]]) for w, i in vec.vocabulary_.items() if col[i] >= 0})
+
+    def __call__(self, token: str) -> tuple[str, ...] | None:
+        """The pieces of ``token`` (with its ``q_``/``r_`` prefix on each), or ``None``."""
+        prefix = ""
+        if token[:2] in QUOTE_PREFIXES:
+            prefix, token = token[:2], token[2:]
+        n = len(token)
+        if not (
+            SEGMENT_MIN_CHARS <= n <= SEGMENT_MAX_CHARS and token.isascii() and token.isalpha()
+        ):
+            return None
+        share = self.log_share
+        best = [-math.inf] * (n + 1)
+        back = [0] * (n + 1)
+        best[0] = 0.0
+        for j in range(n - 1):  # forward: only from where a split can start
+            here = best[j]
+            if here == -math.inf:
+                continue
+            for i in range(j + 2, min(n, j + self.max_piece) + 1):
+                p = share.get(token[j:i])
+                if p is not None and here + p > best[i]:
+                    best[i], back[i] = here + p, j
+        if best[n] == -math.inf:
+            return None
+        pieces = []
+        i = n
+        while i > 0:
+            pieces.append(token[back[i] : i])
+            i = back[i]
+        if len(pieces) < 2 or pieces[0] in SEGMENT_SUFFIXES:  # pieces[0]: the last, reversed
+            return None
+        return tuple(prefix + p for p in reversed(pieces))
+
+
 class _TokenIds(dict[bytes, int]):
     """Chunk -> id cache for one fitted vocabulary; misses are tokenised and canonicalised once.
 
@@ -145,21 +253,42 @@ class _TokenIds(dict[bytes, int]):
     and :meth:`expand` gives their ids.
     """
 
-    def __init__(self, vocabulary: dict[str, int]) -> None:
+    def __init__(
+        self,
+        vocabulary: dict[str, int],
+        segment: Segmenter | None = None,
+        known: dict[str, int] | None = None,
+    ) -> None:
         super().__init__()
         self.vocabulary = vocabulary
+        self.segment = segment  # splits run-together words that ``known`` lacks
+        self.known = vocabulary if known is None else known  # the fitted vocabulary
         self.compound: dict[bytes, tuple[int, ...]] = {}
         self[b"\x1e"] = _SEP_ID
 
-    def token_id(self, tok: str) -> int:
-        """Id of one raw token (before canonicalisation)."""
+    def token_ids(self, tok: str) -> tuple[int, ...]:
+        """Ids of one raw token (before canonicalisation): one, or its pieces' when it is split."""
         if tok == "\x1e":
-            return _SEP_ID
-        tok = canonical_token(tok)
+            return (_SEP_ID,)
+        return self._word_ids(canonical_token(tok))
+
+    def _word_ids(self, tok: str) -> tuple[int, ...]:
+        """Ids of one canonical token."""
         if len(tok) <= 1:
-            return self._short_id(tok)
-        tid = self.vocabulary.get(tok)
-        return _unknown_id(tok) if tid is None else tid
+            return (self._short_id(tok),)
+        if (
+            self.segment is not None
+            and len(tok) >= SEGMENT_MIN_CHARS
+            and tok not in self.known
+            and (pieces := self.segment(tok)) is not None
+        ):
+            return tuple(map(self._word_id, pieces))
+        return (self._word_id(tok),)
+
+    def _word_id(self, tok: str) -> int:
+        """Id of a canonical token of two characters or more."""
+        tid = self.vocabulary.get(tok, -1)
+        return _unknown_id(tok) if tid == -1 else tid
 
     def expand(self, chunk: bytes) -> tuple[int, ...]:
         """Ids of every token of a chunk."""
@@ -167,9 +296,10 @@ class _TokenIds(dict[bytes, int]):
         if ids is None:
             text = chunk.decode("utf-8", "surrogatepass")
             if text.isascii() and "!" not in text and "?" not in text:
-                ids = (self.token_id(text),)  # ASCII word characters only: one token
+                ids = self.token_ids(text)  # ASCII word characters only: one token
             else:
-                ids = tuple(map(self.token_id, TOKEN_OR_SEP.findall(text)))
+                toks = TOKEN_OR_SEP.findall(text)
+                ids = tuple(itertools.chain.from_iterable(map(self.token_ids, toks)))
         return ids
 
     def learn(self, chunks: list[bytes]) -> None:
@@ -184,17 +314,26 @@ class _TokenIds(dict[bytes, int]):
         texts = b"\n".join(chunks).decode("utf-8", "surrogatepass").split("\n")
         single = [t.isascii() and "!" not in t and "?" not in t for t in texts]  # one token
         words = canonical_many([t for t, one in zip(texts, single, strict=True) if one])
-        vocab = self.vocabulary
-        found = [vocab.get(w, -1) if len(w) > 1 else self._short_id(w) for w in words]
-        ids = iter(
-            _unknown_id(w) if tid == -1 and len(w) > 1 else tid
-            for w, tid in zip(words, found, strict=True)
-        )
+        ids: Iterator[tuple[int, ...]]
+        if self.segment is None:
+            vocab = self.vocabulary
+            found = [vocab.get(w, -1) if len(w) > 1 else self._short_id(w) for w in words]
+            ids = iter(
+                (_unknown_id(w) if tid == -1 and len(w) > 1 else tid,)
+                for w, tid in zip(words, found, strict=True)
+            )
+        else:
+            ids = iter(map(self._word_ids, words))
         for chunk, one in zip(chunks, single, strict=True):
-            if one:
-                self[chunk] = next(ids)
-            else:
+            if not one:
                 self.__missing__(chunk)
+                continue
+            tids = next(ids)
+            if len(tids) == 1:
+                self[chunk] = tids[0]
+            else:
+                self.compound[chunk] = tids
+                self[chunk] = _COMPOUND_ID
 
     def _short_id(self, tok: str) -> int:
         """Id of a canonical token of at most one character."""
@@ -329,11 +468,16 @@ class _ChunkIds:
     costs an amortised rebuild; the table is replaced, never changed in place (thread-safe).
     """
 
-    def __init__(self, vocabulary: dict[str, int]) -> None:
+    def __init__(
+        self,
+        vocabulary: dict[str, int],
+        segment: Segmenter | None = None,
+        known: dict[str, int] | None = None,
+    ) -> None:
         self.vocabulary = vocabulary
         self.source: dict[str, int] = vocabulary  # the fitted vocabulary this cache serves
         self.subwords: _Subwords | None = None
-        self.ids = _TokenIds(vocabulary)
+        self.ids = _TokenIds(vocabulary, segment, known)
         self.known: tuple[np.ndarray, np.ndarray, np.ndarray] = (
             np.zeros(0, dtype=np.uint64),
             np.zeros(0, dtype=np.uint64),
@@ -657,6 +801,12 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         subword features: names that
         identify a source (see ``PropagandaClassifier.exclude_tokens``).
 
+    segment_words : bool, default=False
+        Split a token the vocabulary does not have into vocabulary words when it is several
+        words run together ("jointheranks", a lower-case hashtag), see :class:`Segmenter`; the
+        split applies to the texts ``transform`` reads, the training texts included (``fit``
+        counts the tokens as they are written).
+
     Attributes
     ----------
     vocabulary_ : dict of str to int
@@ -686,6 +836,7 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         subword_ngrams: tuple[int, int] = (3, 5),
         subword_min_df: int = 5,
         subword_exclude: tuple[str, ...] = (),
+        segment_words: bool = False,
     ) -> None:
         self.quotes = quotes
         self.min_df = min_df
@@ -696,6 +847,7 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         self.subword_ngrams = subword_ngrams
         self.subword_min_df = subword_min_df
         self.subword_exclude = subword_exclude
+        self.segment_words = segment_words
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, X: Iterable[str], y: object = None) -> FastTfidfVectorizer:
@@ -820,6 +972,29 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         buckets = np.array([f"subword_{b}" for b in range(len(sub))], dtype=object)
         return np.concatenate((self.feature_names_, buckets))
 
+    @property
+    def segmenter_(self) -> Segmenter:
+        """The :class:`Segmenter` of the fitted vocabulary (built on first use, not pickled)."""
+        cached = self.__dict__.get("_segmenter")
+        if cached is None or cached[0] is not self.vocabulary_:
+            check_is_fitted(self, "idf_")
+            cached = self._segmenter = (self.vocabulary_, Segmenter.from_vectorizer(self))
+        return cached[1]
+
+    def segment_tokens(self, tokens: Sequence[str]) -> list[str]:
+        """``tokens`` (from ``analyze``) with run-together words split as ``transform`` splits
+        them (unchanged when ``segment_words`` is off)."""
+        if not self.segment_words:
+            return list(tokens)
+        segment, vocab = self.segmenter_, self.vocabulary_
+        out: list[str] = []
+        for tok in tokens:
+            pieces = None
+            if len(tok) >= SEGMENT_MIN_CHARS and tok not in vocab:
+                pieces = segment(tok)
+            out.extend(pieces or (tok,))
+        return out
+
     # -- transforming ----------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -827,6 +1002,7 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         state.pop("_bigram_index", None)
         state.pop("_letter_ids", None)
         state.pop("_feature_names", None)  # rebuilt from the vocabulary on first use
+        state.pop("_segmenter", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -838,6 +1014,7 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             ("subword_min_df", 5),
             ("subword_exclude", ()),
             ("subword_idf_", None),
+            ("segment_words", False),
         ):
             state.setdefault(key, default)  # saved before subword features existed
         self.__dict__.update(state)
@@ -852,14 +1029,16 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         if (
             cache is None
             or cache.source is not self.vocabulary_
+            or (cache.ids.segment is not None) != bool(self.__dict__.get("segment_words"))
             or (subwords and len(cache.vocabulary) > len(self.vocabulary_) + _CACHE_LIMIT)
         ):
+            segment = self.segmenter_ if self.segment_words else None
             if subwords:
                 types = _Types(self.vocabulary_)
-                cache = _ChunkIds(types)
+                cache = _ChunkIds(types, segment, self.vocabulary_)
                 cache.subwords = _Subwords(self, types)
             else:
-                cache = _ChunkIds(self.vocabulary_)
+                cache = _ChunkIds(self.vocabulary_, segment)
             cache.source = self.vocabulary_
             self._ids = cache
         return cache

@@ -131,6 +131,10 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         Tokens that may not carry weight: every n-gram containing one (or its quoted ``q_`` or
         ``r_`` form) gets a zero coefficient, and the token has no subword features. Training uses it for names that identify one source
         rather than a function (see :func:`propclf.training.source_specific_names`).
+    segment_words : bool, default=False
+        Split words run together without spaces or capitals ("jointheranks", lower-case
+        hashtags) into vocabulary words when the vocabulary lacks the whole (see
+        :class:`propclf.features.Segmenter`). The training command turns it on.
 
     Attributes
     ----------
@@ -175,6 +179,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         nb_smoothing: float | None = None,
         document_correction: float = 0.5,
         subword_buckets: int = 0,
+        segment_words: bool = False,
     ) -> None:
         self.quotes = quotes
         self.min_df = min_df
@@ -192,6 +197,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         self.nb_smoothing = nb_smoothing
         self.document_correction = document_correction
         self.subword_buckets = subword_buckets
+        self.segment_words = segment_words
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # models saved before a parameter existed behave as they did then
@@ -200,6 +206,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         state.setdefault("document_correction", 0.0)
         state.setdefault("reporting_quantiles_", None)
         state.setdefault("subword_buckets", 0)
+        state.setdefault("segment_words", False)
         self.__dict__.update(state)
 
     # -- fitting ---------------------------------------------------------------------------------
@@ -217,6 +224,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
                         max_features=self.max_features,
                         subword_buckets=self.subword_buckets,
                         subword_exclude=tuple(self.exclude_tokens),
+                        segment_words=self.segment_words,
                     ),
                 ),
                 ("clf", LogisticRegression(C=self.C, class_weight=cw, solver="liblinear")),
@@ -642,6 +650,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
             between = [text[bounds[k] : bounds[k + 1]] for k in range(0, len(bounds), 2)]
             prefixes = ["r_" if a else "q_" for a in attributed_quotes(between)]
         toks = analyze_many([m.group() for m in chunks], quotes="ignore")
+        vec: FastTfidfVectorizer = self.pipeline_.named_steps["tfidf"]
         out = []
         for m, ts in zip(chunks, toks, strict=True):
             low = m.group().lower()
@@ -659,7 +668,21 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
                     if s <= span[0] < span[1] <= e
                 )
                 prefix = next(inside, "")
-                out.append((prefix + t if prefix and t not in "!?" else t, *span))
+                token = prefix + t if prefix and t not in "!?" else t
+                pieces = vec.segment_tokens([token]) if vec.segment_words else [token]
+                if len(pieces) == 1:
+                    out.append((token, *span))
+                    continue
+                word = text[span[0] : span[1]].lower()  # a run-together word: point at each piece
+                at = 0
+                for piece in pieces:
+                    core = piece[len(prefix) :]
+                    k = word.find(core, at)
+                    if k < 0:
+                        out.append((piece, *span))
+                    else:
+                        out.append((piece, span[0] + k, span[0] + k + len(core)))
+                        at = k + len(core)
         return out
 
 

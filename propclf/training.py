@@ -228,6 +228,7 @@ def train(
     held_out_path: str | None = None,
     document_correction: float = 0.5,
     subword_buckets: int = 1 << 20,
+    segment_words: bool = True,
 ) -> dict[str, Any]:
     """Train, evaluate on held-out groups, fit thresholds, save; return the training report.
 
@@ -298,6 +299,7 @@ def train(
         nb_smoothing=nb_smoothing or None,
         document_correction=document_correction,
         subword_buckets=subword_buckets,
+        segment_words=segment_words,
     )
     model.fit(texts, y, sample_weight=weights, groups=groups)
     p = _cross_fitted_probabilities(model.oof_decision_, model.oof_fold_, y)
@@ -540,6 +542,24 @@ def _subword_failure(buckets: object) -> str:
     )
 
 
+def _segment_phrase(segment_words: object) -> str:
+    if not segment_words:
+        return ""
+    return (
+        "; words run together with nothing to split them at (`jointheranks`, lower-case "
+        "hashtags) are split into vocabulary words when the vocabulary lacks the whole"
+    )
+
+
+def _segment_failure(segment_words: object) -> str:
+    if not segment_words:
+        return ", words run together without a hashtag"
+    return (
+        ", words run together that include a word the vocabulary lacks or of fewer than "
+        "seven letters, which are left whole"
+    )
+
+
 def _nb_phrase(nb_smoothing: float | None) -> str:
     if not nb_smoothing:
         return ""
@@ -692,9 +712,9 @@ _Written by `propclf train`; do not edit by hand. Regenerate with the command be
 - **Model**: word uni+bigram TF-IDF over normalised, de-obfuscated text with quoted speech in its
   own feature space ({_quote_phrase(manifest["params"].get("quotes"))}){
         _subword_phrase(manifest["params"].get("subword_buckets"))
-    }, logistic regression (C={manifest["params"].get("C")}){
-        _nb_phrase(manifest["params"].get("nb_smoothing"))
-    },
+    }{_segment_phrase(manifest["params"].get("segment_words"))}, logistic regression (C={
+        manifest["params"].get("C")
+    }){_nb_phrase(manifest["params"].get("nb_smoothing"))},
   Platt calibration fitted on held-out groups.
 - **Thresholds**: flag ≥ {manifest["thresholds"]["flag"]} (label `propaganda`), review ≥
   {manifest["thresholds"]["review"]}; fitted on grouped held-out scores for precision ≥
@@ -789,8 +809,9 @@ propaganda-like passage, so its rates are well above its passages'.
   the per-source table above suggests: that table's accounts and channels are new to the model,
   its collections are not. Leaving a whole propaganda collection out of training costs most of
   its recall (README, "How far it generalises"; `benchmarks/quick_ablation.py cross-source`).
-- Obfuscation beyond what the normaliser undoes (new look-alike characters, words run together
-  without a hashtag) lowers recall; so do deliberate misspellings, which no normaliser undoes
+- Obfuscation beyond what the normaliser undoes (new look-alike characters{
+        _segment_failure(manifest["params"].get("segment_words"))
+    }) lowers recall; so do deliberate misspellings, which no normaliser undoes
   (`python benchmarks/evasion.py`, `typos`).
 {identity_failure}{religion_failure}"""
     path = card_path(artifact)

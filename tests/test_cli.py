@@ -567,6 +567,7 @@ _TRAIN_OPTIONS = st.fixed_dictionaries(
         "--limit": st.integers(1, 1000),
         "--supplement": st.booleans(),
         "--exclude-names": st.booleans(),
+        "--segment-words": st.booleans(),
     },
 )
 
@@ -582,10 +583,9 @@ def test_the_recorded_command_parses_back_to_the_same_options(options: dict, dat
     args = ["--data", "/data dir"] if data else ["--labelled", str(FIXTURES / "small_train.jsonl")]
     args += ["--out", "m o.joblib"]
     for opt, value in options.items():
-        if opt in ("--supplement", "--exclude-names"):
-            args.append(
-                opt if value else {"--supplement": "--no-supplement"}.get(opt, "--keep-names")
-            )
+        if opt in ("--supplement", "--exclude-names", "--segment-words"):
+            off = {"--supplement": "--no-supplement", "--segment-words": "--no-segment-words"}
+            args.append(opt if value else off.get(opt, "--keep-names"))
         else:
             args += [opt, str(value)]
     given_ctx = train.make_context("train", list(args))

@@ -215,3 +215,117 @@ def test_threads_share_the_token_caches(small_data) -> None:
     for batch, x in zip(batches, got, strict=True):
         rows = [texts.index(t) for t in batch]
         assert (x != want[rows]).nnz == 0
+
+
+# --- run-together words (segment_words) ---------------------------------------------------------
+_SEG_TEXTS = [
+    "brothers join the ranks now",
+    "the police said the ranks of the party grew",
+    "police said they will join the talks",
+    "join the march now brothers",
+    "the caliphate said now is the hour",
+    "policesaid is one word here",
+]
+
+
+def _seg_vec(**kw) -> FastTfidfVectorizer:
+    return FastTfidfVectorizer(min_df=1, max_features=None, segment_words=True, **kw).fit(
+        _SEG_TEXTS
+    )
+
+
+@pytest.mark.parametrize(
+    ("joined", "spaced"),
+    [
+        ("jointheranks", "join the ranks"),
+        ("#brothersjointheranks!!", "brothers join the ranks!!"),  # a chunk of several tokens
+        ('police said "jointheranks now"', 'police said "join the ranks now"'),  # quoted: q_
+        ("JOINTHERANKSNOW", "join the ranks now"),
+        ("j0intheranks", "join the ranks"),  # leetspeak is undone first
+    ],
+)
+def test_run_together_words_are_read_as_their_words(joined: str, spaced: str) -> None:
+    vec = _seg_vec()
+    with mock.patch.object(features, "_REBUILD_MIN", 1):  # also through the NumPy chunk table
+        for _ in range(2):
+            assert (vec.transform([joined]) != vec.transform([spaced])).nnz == 0
+    assert vec.transform([joined]).nnz > 0
+    off = FastTfidfVectorizer(min_df=1, max_features=None).fit(_SEG_TEXTS)
+    assert off.transform(["jointheranks"]).nnz == 0  # without segmentation: one unknown word
+
+
+def test_words_the_vocabulary_has_are_never_split() -> None:
+    vec = _seg_vec()
+    row = vec.transform(["policesaid"])
+    assert list(vec.feature_names_[row.indices]) == ["policesaid"]
+    assert vec.segment_tokens(["policesaid", "jointheranks"]) == [
+        "policesaid",
+        "join",
+        "the",
+        "ranks",
+    ]
+
+
+def test_segmentation_with_subword_features_and_full_caches() -> None:
+    vec = _seg_vec(subword_buckets=1 << 10, subword_min_df=1)
+    want = vec.transform(["join the ranks now", "brothers join the ranks"])
+    with (
+        mock.patch.object(features, "_CACHE_LIMIT", 3),
+        mock.patch.object(features, "_REBUILD_MIN", 1),
+    ):
+        for _ in range(3):
+            got = vec.transform(["jointheranksnow", "brothersjointheranks"])
+            assert abs(got - want).max() < 1e-6
+
+
+def test_segmentation_off_leaves_old_artifacts_as_they_were() -> None:
+    vec = _seg_vec()
+    state = vec.__getstate__()
+    del state["segment_words"]  # an artifact saved before the parameter existed
+    old = FastTfidfVectorizer.__new__(FastTfidfVectorizer)
+    old.__setstate__(state)
+    assert old.segment_words is False
+    assert old.transform(["jointheranks"]).nnz == 0
+    old.segment_words = True  # switched on later: the token cache follows
+    assert old.transform(["jointheranks"]).nnz > 0
+
+
+def test_segmenter_rejects_syllables_and_suffixes() -> None:
+    from propclf.features import Segmenter
+
+    # two- and three-letter pieces must be common words (1 in 100 texts); "cla mor ing" is not
+    assert Segmenter({"cla": -8.0, "mor": -8.0, "ing": -8.0})("clamoring") is None
+    # an inflection the vocabulary lacks is not two words
+    assert Segmenter({"martyr": -5.0, "ing": -2.0})("martyring") is None
+    # too short to tell from a name; a single letter is never a piece
+    assert Segmenter({"bar": -1.0, "tan": -1.0})("bartan") is None
+    assert Segmenter({"jointhe": -1.0, "ranks": -1.0})("jointheranksx") is None
+    # rare long pieces (below 1 in 10,000 texts) are not used either
+    assert Segmenter({"join": -12.0, "ranks": -3.0})("joinranks") is None
+    assert Segmenter({"join": -5.0, "ranks": -3.0})("joinranks") == ("join", "ranks")
+
+
+_SEG_WORDS = {
+    "join": -3.0, "the": -1.0, "ranks": -4.0, "now": -2.0, "rank": -6.0, "snow": -5.0,
+    "brothers": -5.0, "our": -2.0, "ours": -6.0, "to": -1.0, "day": -4.0, "today": -3.5,
+    "police": -4.0, "lice": -9.0, "said": -3.0, "march": -5.0, "arch": -7.0,
+}  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(sorted(_SEG_WORDS)), min_size=2, max_size=8))
+def test_segmentation_is_a_most_probable_split_into_known_words(words: list[str]) -> None:
+    from propclf.features import Segmenter
+
+    token = "".join(words)
+    pieces = Segmenter(_SEG_WORDS)(token)
+    if len(token) < 7:
+        assert pieces is None
+        return
+    assert pieces is not None  # a split exists (the words), so one is found
+    assert "".join(pieces) == token
+    assert all(p in _SEG_WORDS for p in pieces)
+    # no split is more probable than the one chosen, the words themselves included
+    assert sum(_SEG_WORDS[p] for p in pieces) >= sum(_SEG_WORDS[w] for w in words) - 1e-9
+    quoted = Segmenter(_SEG_WORDS)("q_" + token)
+    assert quoted == tuple("q_" + p for p in pieces)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import joblib
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -347,3 +348,26 @@ def test_shipped_model_meets_the_functional_target_on_every_kind() -> None:
     assert not low, low
     for kind in BELOW_TARGET:
         assert per_kind[kind]["review_rate"] == 1.0, kind
+
+
+def test_run_together_words_are_scored_and_explained_as_their_words(small_data, tmp_path) -> None:
+    texts, labels, groups = small_data
+    model = PropagandaClassifier(min_df=1, cv=3, max_features=None, segment_words=True).fit(
+        texts, labels, groups=groups
+    )
+    joined, spaced = "BrothersJOINourranks today!", "Brothers JOIN our ranks today!"
+    np.testing.assert_allclose(model.score([joined]), model.score([spaced]))
+    reasons = model.explain(joined, top=1000)
+    intercept = model.calibration_[0] * model.pipeline_.named_steps["clf"].intercept_[0]
+    total = sum(r.weight for r in reasons) + intercept + model.calibration_[1]
+    np.testing.assert_allclose(total, model.decision_function([joined])[0])
+    by_ngram = {r.ngram: r for r in reasons}
+    assert [joined[s:e] for s, e in by_ngram["join"].spans] == ["JOIN"]  # inside the word
+    assert [joined[s:e] for s, e in by_ngram["our ranks"].spans] == ["ourranks"]
+    # the setting travels with the model; without it the word is one unknown token
+    path = tmp_path / "m.joblib"
+    joblib.dump(model, path)
+    again = joblib.load(path)
+    assert again.segment_words and again.score([joined]) == pytest.approx(model.score([joined]))
+    off = PropagandaClassifier(min_df=1, cv=3, max_features=None).fit(texts, labels, groups=groups)
+    assert off.score([joined]) != pytest.approx(off.score([spaced]))
