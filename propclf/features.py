@@ -18,7 +18,7 @@ import itertools
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -256,7 +256,7 @@ class _TokenIds(dict[bytes, int]):
     def __init__(
         self,
         vocabulary: dict[str, int],
-        segment: Segmenter | None = None,
+        segment: Callable[[str], tuple[str, ...] | None] | None = None,
         known: dict[str, int] | None = None,
     ) -> None:
         super().__init__()
@@ -471,7 +471,7 @@ class _ChunkIds:
     def __init__(
         self,
         vocabulary: dict[str, int],
-        segment: Segmenter | None = None,
+        segment: Callable[[str], tuple[str, ...] | None] | None = None,
         known: dict[str, int] | None = None,
     ) -> None:
         self.vocabulary = vocabulary
@@ -981,6 +981,9 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             cached = self._segmenter = (self.vocabulary_, Segmenter.from_vectorizer(self))
         return cached[1]
 
+    def _segment(self, token: str) -> tuple[str, ...] | None:
+        return self.segmenter_(token)
+
     def segment_tokens(self, tokens: Sequence[str]) -> list[str]:
         """``tokens`` (from ``analyze``) with run-together words split as ``transform`` splits
         them (unchanged when ``segment_words`` is off)."""
@@ -1032,7 +1035,8 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             or (cache.ids.segment is not None) != bool(self.__dict__.get("segment_words"))
             or (subwords and len(cache.vocabulary) > len(self.vocabulary_) + _CACHE_LIMIT)
         ):
-            segment = self.segmenter_ if self.segment_words else None
+            # the segmenter is built when a text first needs it (most short texts never do)
+            segment = self._segment if self.segment_words else None
             if subwords:
                 types = _Types(self.vocabulary_)
                 cache = _ChunkIds(types, segment, self.vocabulary_)
