@@ -1063,13 +1063,20 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         ids, rows = ids[keep], rows[keep]
         letters = ids <= _LETTER_BASE
         if letters.any():
-            ids, rows = self._merge_letters(ids, rows, letters, cache.vocabulary)
+            ids, rows = self._merge_letters(ids, rows, letters, cache.vocabulary, cache.ids)
         return rows, ids, cache
 
     def _merge_letters(
-        self, ids: np.ndarray, rows: np.ndarray, letters: np.ndarray, vocab: dict[str, int]
+        self,
+        ids: np.ndarray,
+        rows: np.ndarray,
+        letters: np.ndarray,
+        vocab: dict[str, int],
+        token_ids: _TokenIds | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Merge runs of 3+ single letters in one row into a word (see ``merge_letter_runs``)."""
+        """Merge runs of 3+ single letters in one row into a word (see ``merge_letter_runs``);
+        with ``token_ids``, the word is looked up as a token (split when it is several words run
+        together: ``j o i n t h e r a n k s``)."""
         cached = self.__dict__.get("_letter_ids")  # id of each letter a..z (not pickled)
         if cached is None or cached[0] is not vocab:
             letter_ids = np.array([vocab.get(chr(97 + i), -1) for i in range(26)], dtype=np.int64)
@@ -1091,6 +1098,11 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
             word = "".join(chr(97 + c) for c in chars[s:e].tolist())
             letters[s:e] = False
             word = canonical_token(word)
+            if token_ids is not None:  # each piece of a split takes two letters or more
+                pieces = token_ids._word_ids(word)
+                ids[s : s + len(pieces)] = pieces
+                drop[s + len(pieces) : e] = True
+                continue
             tid = vocab.get(word)
             ids[s] = _unknown_id(word) if tid is None else tid
             drop[s + 1 : e] = True

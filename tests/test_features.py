@@ -242,6 +242,7 @@ def _seg_vec(**kw) -> FastTfidfVectorizer:
         ('police said "jointheranks now"', 'police said "join the ranks now"'),  # quoted: q_
         ("JOINTHERANKSNOW", "join the ranks now"),
         ("j0intheranks", "join the ranks"),  # leetspeak is undone first
+        ("j o i n t h e r a n k s", "join the ranks"),  # letters spaced out, then run together
     ],
 )
 def test_run_together_words_are_read_as_their_words(joined: str, spaced: str) -> None:
@@ -329,3 +330,47 @@ def test_segmentation_is_a_most_probable_split_into_known_words(words: list[str]
     assert sum(_SEG_WORDS[p] for p in pieces) >= sum(_SEG_WORDS[w] for w in words) - 1e-9
     quoted = Segmenter(_SEG_WORDS)("q_" + token)
     assert quoted == tuple("q_" + p for p in pieces)
+
+
+_SEG_PARTS = [
+    "jointheranks", "join", "the", "ranks", "now", "policesaid", "brothersjointheranks!!",
+    "J0INTHERANKS", '"', "thecaliphatesaid", "xyzzyplugh", "#nowjointhemarch", "k i l l",
+    "j o i n t h e r a n k s", "n.o.w.j.o.i.n",
+]  # fmt: skip
+
+
+def _reference_row(vec: FastTfidfVectorizer, text: str) -> dict[int, float]:
+    """TF-IDF of one text written out from ``segment_tokens(analyze(text))``."""
+    toks = vec.segment_tokens(analyze(text, vec.quotes))
+    col = {name: c for c, name in enumerate(vec.feature_names_)}
+    grams = [*toks, *(f"{a} {b}" for a, b in itertools.pairwise(toks))]
+    counts: dict[int, int] = {}
+    for g in grams:
+        if g in col:
+            counts[col[g]] = counts.get(col[g], 0) + 1
+    row = {c: (1.0 + np.log(n)) * float(vec.idf_[c]) for c, n in counts.items()}
+    norm = np.sqrt(sum(v * v for v in row.values())) or 1.0
+    return {c: v / norm for c, v in row.items()}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.lists(st.sampled_from(_SEG_PARTS), max_size=8).map(" ".join),
+            st.text(alphabet='abcjointheranksw #!"0', max_size=40),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_segmented_transform_equals_the_written_out_reference(texts: list[str]) -> None:
+    vec = _seg_vec()
+    with mock.patch.object(features, "_REBUILD_MIN", 1):
+        x = vec.transform(texts).tocsr()
+    for i, text in enumerate(texts):
+        want = _reference_row(vec, text)
+        got = dict(zip(x[i].indices.tolist(), x[i].data.tolist(), strict=True))
+        assert got.keys() == want.keys()
+        for c, v in want.items():
+            assert abs(got[c] - v) < 1e-6
