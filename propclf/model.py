@@ -19,6 +19,7 @@ from propclf.text import (
     QUOTE_PREFIXES,
     QuoteMode,
     attributed_quotes,
+    canonical_token,
     is_boilerplate,
     quote_spans,
     split_passages,
@@ -651,7 +652,8 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
             prefixes = ["r_" if a else "q_" for a in attributed_quotes(between)]
         toks = analyze_many([m.group() for m in chunks], quotes="ignore")
         vec: FastTfidfVectorizer = self.pipeline_.named_steps["tfidf"]
-        out = []
+        # (token, spans of its letters or of the whole word, quote prefix), as the chunks give them
+        raw: list[tuple[str, list[tuple[int, int]], str]] = []
         for m, ts in zip(chunks, toks, strict=True):
             low = m.group().lower()
             cursor = 0
@@ -667,23 +669,59 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
                     for (s, e), p in zip(quoted, prefixes, strict=True)
                     if s <= span[0] < span[1] <= e
                 )
-                prefix = next(inside, "")
-                token = prefix + t if prefix and t not in "!?" else t
-                pieces = vec.segment_tokens([token]) if vec.segment_words else [token]
-                if len(pieces) == 1:
-                    out.append((token, *span))
-                    continue
-                word = text[span[0] : span[1]].lower()  # a run-together word: point at each piece
-                at = 0
+                prefix = next(inside, "") if t not in "!?" else ""
+                raw.append((t, [span], prefix))
+        out: list[tuple[str, int, int]] = []
+        for t, spans, prefix in _merge_spaced_letters(raw):
+            token = prefix + t
+            span = (spans[0][0], spans[-1][1])
+            pieces = vec.segment_tokens([token]) if vec.segment_words else [token]
+            if len(pieces) == 1:
+                out.append((token, *span))
+                continue
+            if len(spans) == len(t):  # letters spaced out: a piece spans its own letters
+                k = 0
                 for piece in pieces:
-                    core = piece[len(prefix) :]
-                    k = word.find(core, at)
-                    if k < 0:
-                        out.append((piece, *span))
-                    else:
-                        out.append((piece, span[0] + k, span[0] + k + len(core)))
-                        at = k + len(core)
+                    n = len(piece) - len(prefix)
+                    out.append((piece, spans[k][0], spans[k + n - 1][1]))
+                    k += n
+                continue
+            word = text[span[0] : span[1]].lower()  # a run-together word: point at each piece
+            at = 0
+            for piece in pieces:
+                core = piece[len(prefix) :]
+                k = word.find(core, at)
+                if k < 0:
+                    out.append((piece, *span))
+                else:
+                    out.append((piece, span[0] + k, span[0] + k + len(core)))
+                    at = k + len(core)
         return out
+
+
+def _merge_spaced_letters(
+    raw: list[tuple[str, list[tuple[int, int]], str]],
+) -> list[tuple[str, list[tuple[int, int]], str]]:
+    """Join runs of three or more unquoted single letters into one word, as the vectoriser does
+    (``k i l l``, one letter per chunk), keeping the span of each letter."""
+    out: list[tuple[str, list[tuple[int, int]], str]] = []
+    i = 0
+    while i < len(raw):
+        j = i
+        while j < len(raw) and not raw[j][2] and len(raw[j][0]) == 1 and "a" <= raw[j][0] <= "z":
+            j += 1
+        if j - i >= 3:
+            word = canonical_token("".join(t for t, _, _ in raw[i:j]))
+            spans = [span for _, sp, _ in raw[i:j] for span in sp]
+            out.append((word, spans if len(word) == len(spans) else [spans[0], spans[-1]], ""))
+            i = j
+        elif j > i:
+            out.extend(raw[i:j])
+            i = j
+        else:
+            out.append(raw[i])
+            i += 1
+    return out
 
 
 def _find_spans(

@@ -371,3 +371,20 @@ def test_run_together_words_are_scored_and_explained_as_their_words(small_data, 
     assert again.segment_words and again.score([joined]) == pytest.approx(model.score([joined]))
     off = PropagandaClassifier(min_df=1, cv=3, max_features=None).fit(texts, labels, groups=groups)
     assert off.score([joined]) != pytest.approx(off.score([spaced]))
+
+
+def test_explain_points_at_letters_spaced_out(small_model, small_data) -> None:
+    text = "Brothers, J O I N our ranks! Police said nothing."
+    by_ngram = {r.ngram: r for r in small_model.explain(text, top=1000)}
+    assert [text[s:e] for s, e in by_ngram["join"].spans] == ["J O I N"]
+    texts, labels, groups = small_data
+    model = PropagandaClassifier(min_df=1, cv=3, max_features=None, segment_words=True).fit(
+        texts, labels, groups=groups
+    )
+    spaced = "B r o t h e r s j o i n o u r r a n k s today!"
+    np.testing.assert_allclose(
+        model.score([spaced]), model.score(["Brothers join our ranks today!"])
+    )
+    by_ngram = {r.ngram: r for r in model.explain(spaced, top=1000)}
+    assert [spaced[s:e] for s, e in by_ngram["join"].spans] == ["j o i n"]
+    assert [spaced[s:e] for s, e in by_ngram["our ranks"].spans] == ["o u r r a n k s"]
