@@ -18,7 +18,7 @@ import itertools
 import math
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -314,26 +314,33 @@ class _TokenIds(dict[bytes, int]):
         texts = b"\n".join(chunks).decode("utf-8", "surrogatepass").split("\n")
         single = [t.isascii() and "!" not in t and "?" not in t for t in texts]  # one token
         words = canonical_many([t for t, one in zip(texts, single, strict=True) if one])
-        ids: Iterator[tuple[int, ...]]
-        if self.segment is None:
-            vocab = self.vocabulary
-            found = [vocab.get(w, -1) if len(w) > 1 else self._short_id(w) for w in words]
-            ids = iter(
-                (_unknown_id(w) if tid == -1 and len(w) > 1 else tid,)
-                for w, tid in zip(words, found, strict=True)
-            )
-        else:
-            ids = iter(map(self._word_ids, words))
+        split: dict[int, tuple[str, ...]] = {}  # word index -> pieces, for run-together words
+        if self.segment is not None:
+            known, segment = self.known, self.segment
+            for k, w in enumerate(words):
+                if len(w) >= SEGMENT_MIN_CHARS and w not in known:
+                    pieces = segment(w)
+                    if pieces is not None:
+                        split[k] = pieces
+        vocab = self.vocabulary
+        found = [
+            -1 if k in split else vocab.get(w, -1) if len(w) > 1 else self._short_id(w)
+            for k, w in enumerate(words)
+        ]
+        k = 0
         for chunk, one in zip(chunks, single, strict=True):
             if not one:
                 self.__missing__(chunk)
                 continue
-            tids = next(ids)
-            if len(tids) == 1:
-                self[chunk] = tids[0]
+            pieces = split.get(k)
+            if pieces is None:
+                tid = found[k]
+                w = words[k]
+                self[chunk] = _unknown_id(w) if tid == -1 and len(w) > 1 else tid
             else:
-                self.compound[chunk] = tids
+                self.compound[chunk] = tuple(map(self._word_id, pieces))
                 self[chunk] = _COMPOUND_ID
+            k += 1
 
     def _short_id(self, tok: str) -> int:
         """Id of a canonical token of at most one character."""
