@@ -327,7 +327,7 @@ def test_shipped_model_scores_everyday_piety_alike_across_faiths() -> None:
 # the default's measured level less one case (0.667 = 28 of 42), so that it cannot fall back
 # unnoticed, and every case must still reach the review band. Propaganda of movements the
 # corpora do not hold is flagged less often.
-BELOW_TARGET = {"propaganda_other_movements": 0.64}
+BELOW_TARGET = {"propaganda_other_movements": 0.73}
 
 
 def test_shipped_model_meets_the_functional_target_on_every_kind() -> None:
