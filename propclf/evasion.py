@@ -73,11 +73,11 @@ def dotted(text: str, rnd: random.Random, share: float = 0.3) -> str:
 _QUOTE_MARK = re.compile('["\u201c\u201d\u00ab\u00bb]')
 
 
-def hashtag_run(text: str, rnd: random.Random, share: float = 0.3) -> str:
-    """Run three consecutive words together into a camel-case hashtag.
+def _join_three(text: str, rnd: random.Random, mark: str, case: Callable[[str], str]) -> str:
+    """Run three consecutive words (outside quotation marks) together, each word in ``case``.
 
-    The words are chosen outside quotation marks: a hashtag that swallowed a quotation mark
-    would move every quotation after it, which is not an obfuscation anyone writes.
+    A run that swallowed a quotation mark would move every quotation after it, which is not an
+    obfuscation anyone writes.
     """
     words = text.split()
     if len(words) < 4:
@@ -86,8 +86,13 @@ def hashtag_run(text: str, rnd: random.Random, share: float = 0.3) -> str:
     if not free:
         return text
     i = rnd.choice(free)
-    tag = "#" + "".join(re.sub(r"\W", "", w).capitalize() for w in words[i : i + 3])
-    return " ".join([*words[:i], tag, *words[i + 3 :]])
+    joined = mark + "".join(case(re.sub(r"\W", "", w)) for w in words[i : i + 3])
+    return " ".join([*words[:i], joined, *words[i + 3 :]])
+
+
+def hashtag_run(text: str, rnd: random.Random, share: float = 0.3) -> str:
+    """Run three consecutive words together into a camel-case hashtag."""
+    return _join_three(text, rnd, "#", str.capitalize)
 
 
 def mixed(text: str, rnd: random.Random, share: float = 0.3) -> str:
@@ -121,18 +126,6 @@ OBFUSCATIONS: dict[str, Callable[[str, random.Random], str]] = {
 }
 
 
-def _run_together(text: str, rnd: random.Random, mark: str) -> str:
-    words = text.split()
-    if len(words) < 4:
-        return text
-    free = [i for i in range(len(words) - 3) if not _QUOTE_MARK.search(" ".join(words[i : i + 3]))]
-    if not free:
-        return text
-    i = rnd.choice(free)
-    joined = mark + "".join(re.sub(r"\W", "", w).lower() for w in words[i : i + 3])
-    return " ".join([*words[:i], joined, *words[i + 3 :]])
-
-
 def run_together(text: str, rnd: random.Random, share: float = 0.3) -> str:
     """Run the words together in lower case, two to four at a time, with nothing between them.
 
@@ -154,7 +147,7 @@ def run_together(text: str, rnd: random.Random, share: float = 0.3) -> str:
 
 def lower_hashtag(text: str, rnd: random.Random, share: float = 0.3) -> str:
     """Run three consecutive words together into a lower-case hashtag (no capitals to split at)."""
-    return _run_together(text, rnd, "#")
+    return _join_three(text, rnd, "#", str.lower)
 
 
 MISSPELLINGS: dict[str, Callable[[str, random.Random], str]] = {"typos": typos}

@@ -171,6 +171,10 @@ SEGMENT_SUFFIXES = frozenset(
 )  # fmt: skip
 
 
+#: A word -> its pieces, or ``None`` when it is not split (:class:`Segmenter` is one).
+SplitFn = Callable[[str], tuple[str, ...] | None]
+
+
 class Segmenter:
     """Split a run-together token into vocabulary words, by the most probable split.
 
@@ -256,7 +260,7 @@ class _TokenIds(dict[bytes, int]):
     def __init__(
         self,
         vocabulary: dict[str, int],
-        segment: Callable[[str], tuple[str, ...] | None] | None = None,
+        segment: SplitFn | None = None,
         known: dict[str, int] | None = None,
     ) -> None:
         super().__init__()
@@ -276,14 +280,16 @@ class _TokenIds(dict[bytes, int]):
         """Ids of one canonical token."""
         if len(tok) <= 1:
             return (self._short_id(tok),)
-        if (
-            self.segment is not None
-            and len(tok) >= SEGMENT_MIN_CHARS
-            and tok not in self.known
-            and (pieces := self.segment(tok)) is not None
-        ):
+        pieces = self._split(tok)
+        if pieces is not None:
             return tuple(map(self._word_id, pieces))
         return (self._word_id(tok),)
+
+    def _split(self, tok: str) -> tuple[str, ...] | None:
+        """The pieces of a run-together word the fitted vocabulary lacks, or ``None``."""
+        if self.segment is None or len(tok) < SEGMENT_MIN_CHARS or tok in self.known:
+            return None
+        return self.segment(tok)
 
     def _word_id(self, tok: str) -> int:
         """Id of a canonical token of two characters or more."""
@@ -316,12 +322,9 @@ class _TokenIds(dict[bytes, int]):
         words = canonical_many([t for t, one in zip(texts, single, strict=True) if one])
         split: dict[int, tuple[str, ...]] = {}  # word index -> pieces, for run-together words
         if self.segment is not None:
-            known, segment = self.known, self.segment
             for k, w in enumerate(words):
-                if len(w) >= SEGMENT_MIN_CHARS and w not in known:
-                    pieces = segment(w)
-                    if pieces is not None:
-                        split[k] = pieces
+                if (pieces := self._split(w)) is not None:
+                    split[k] = pieces
         vocab = self.vocabulary
         found = [
             -1 if k in split else vocab.get(w, -1) if len(w) > 1 else self._short_id(w)
@@ -478,7 +481,7 @@ class _ChunkIds:
     def __init__(
         self,
         vocabulary: dict[str, int],
-        segment: Callable[[str], tuple[str, ...] | None] | None = None,
+        segment: SplitFn | None = None,
         known: dict[str, int] | None = None,
     ) -> None:
         self.vocabulary = vocabulary

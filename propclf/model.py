@@ -21,6 +21,7 @@ from propclf.text import (
     attributed_quotes,
     canonical_token,
     is_boilerplate,
+    letter_runs,
     quote_spans,
     split_passages,
 )
@@ -675,7 +676,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         for t, spans, prefix in _merge_spaced_letters(raw):
             token = prefix + t
             span = (spans[0][0], spans[-1][1])
-            pieces = vec.segment_tokens([token]) if vec.segment_words else [token]
+            pieces = vec.segment_tokens([token])
             if len(pieces) == 1:
                 out.append((token, *span))
                 continue
@@ -705,22 +706,14 @@ def _merge_spaced_letters(
     """Join runs of three or more unquoted single letters into one word, as the vectoriser does
     (``k i l l``, one letter per chunk), keeping the span of each letter."""
     out: list[tuple[str, list[tuple[int, int]], str]] = []
-    i = 0
-    while i < len(raw):
-        j = i
-        while j < len(raw) and not raw[j][2] and len(raw[j][0]) == 1 and "a" <= raw[j][0] <= "z":
-            j += 1
-        if j - i >= 3:
-            word = canonical_token("".join(t for t, _, _ in raw[i:j]))
-            spans = [span for _, sp, _ in raw[i:j] for span in sp]
-            out.append((word, spans if len(word) == len(spans) else [spans[0], spans[-1]], ""))
-            i = j
-        elif j > i:
+    letters = [not prefix and len(t) == 1 and "a" <= t <= "z" for t, _, prefix in raw]
+    for i, j, run in letter_runs(letters):
+        if not run:
             out.extend(raw[i:j])
-            i = j
-        else:
-            out.append(raw[i])
-            i += 1
+            continue
+        word = canonical_token("".join(t for t, _, _ in raw[i:j]))
+        spans = [span for _, sp, _ in raw[i:j] for span in sp]
+        out.append((word, spans if len(word) == len(spans) else [spans[0], spans[-1]], ""))
     return out
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "canonical_many",
     "canonical_token",
     "is_boilerplate",
+    "letter_runs",
     "merge_letter_runs",
     "normalize",
     "normalize_joined",
@@ -510,23 +511,37 @@ def _is_letter(token: str) -> bool:
     return len(token) == 1 and "a" <= token <= "z"
 
 
+def letter_runs(is_letter: Sequence[bool], min_run: int = 3) -> list[tuple[int, int, bool]]:
+    """Cut ``range(len(is_letter))`` into pieces ``(i, j, run)``: ``run`` for ``min_run`` or more
+    consecutive letters (to be joined into one word), otherwise a single item or a shorter stretch
+    of letters, kept as they are.
+
+    Examples
+    --------
+    >>> letter_runs([True, True, True, False, True])
+    [(0, 3, True), (3, 4, False), (4, 5, False)]
+    """
+    out: list[tuple[int, int, bool]] = []
+    i, n = 0, len(is_letter)
+    while i < n:
+        j = i
+        while j < n and is_letter[j]:
+            j += 1
+        if j == i:
+            j = i + 1
+        out.append((i, j, j - i >= min_run and is_letter[i]))
+        i = j
+    return out
+
+
 def merge_letter_runs(tokens: list[str], min_run: int = 3) -> list[str]:
     """Join runs of ``min_run`` or more single-letter tokens: ``k i l l`` / ``k.i.l.l`` → ``kill``."""
     out: list[str] = []
-    i, n = 0, len(tokens)
-    while i < n:
-        j = i
-        while j < n and _is_letter(tokens[j]):
-            j += 1
-        if j - i >= min_run:
+    for i, j, run in letter_runs([_is_letter(t) for t in tokens], min_run):
+        if run:
             out.append(canonical_token("".join(tokens[i:j])))
-            i = j
-        elif j > i:
-            out.extend(tokens[i:j])
-            i = j
         else:
-            out.append(tokens[i])
-            i += 1
+            out.extend(tokens[i:j])
     return out
 
 
