@@ -324,10 +324,10 @@ def test_shipped_model_scores_everyday_piety_alike_across_faiths() -> None:
 
 
 # Kinds where the shipped model misses #3's 0.90 (README, "Where it stands"): each is held to
-# the default's measured level less one case (0.667 = 28 of 42), so that it cannot fall back
+# the default's measured level less one case (0.786 = 33 of 42), so that it cannot fall back
 # unnoticed, and every case must still reach the review band. Propaganda of movements the
 # corpora do not hold is flagged less often.
-BELOW_TARGET = {"propaganda_other_movements": 0.73}
+BELOW_TARGET = {"propaganda_other_movements": 0.78}
 
 
 def test_shipped_model_meets_the_functional_target_on_every_kind() -> None:
