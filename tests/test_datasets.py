@@ -618,7 +618,7 @@ def test_supplement_reads_as_labelled_training_data() -> None:
     records = ds.read_labelled(SUPPLEMENT)
     kinds = Counter(r.group for r in records)
     assert len(records) >= 500 and {r.source for r in records} == {"supplement"}
-    # every kind is a set of cases, not a handful (the smallest, batch 16's civic_oratory_described, has 30)
+    # every kind is a set of cases, not a handful (the smallest, civic_oratory_described, has 30)
     assert len(kinds) >= 10 and min(kinds.values()) >= 30
     assert {r.label for r in records} == {"propaganda", "reporting"}
     assert len({r.text for r in records}) == len(records)
