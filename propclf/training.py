@@ -601,8 +601,8 @@ def _supplement_md(report: dict[str, Any]) -> str:
             "religious vocabulary, long attributed quotations; Irish institutions and platform "
             "names; history and ideas; the movements, causes and lawful mobilising speech of the "
             "suite's newest kinds; benign lines naming identity groups; the informal register "
-            "of supporters' chat posts; veiled threats, recruitment pitches and civic oratory) "
-            "were chosen from "
+            "of supporters' chat posts; veiled threats, recruitment pitches and civic oratory; "
+            "definitions of extremist terms) were chosen from "
             "failures and gaps the suite also tests: read the functional figures as optimistic."
         )
     names = report.get("excluded_names", [])
