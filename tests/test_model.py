@@ -326,9 +326,9 @@ def test_shipped_model_scores_everyday_piety_alike_across_faiths() -> None:
 # Kinds where the shipped model misses #3's 0.90 (README, "Where it stands"): each is held to
 # the default's measured level less one case, so that it cannot fall back unnoticed, and every
 # case of a propaganda kind must still reach the review band. Propaganda of movements the
-# corpora do not hold is flagged less often (0.762 = 32 of 42); former extremists' testimony,
-# which recalls the old beliefs in the movement's words, is flagged more often (0.8125 = 26 of
-# 32 correct).
+# corpora do not hold is flagged less often (measured 33 of 42; floor 32 of 42 = 0.762);
+# former extremists' testimony, which recalls the old beliefs in the movement's words, is
+# flagged more often (measured 27 of 32 correct; floor 26 of 32 = 0.8125).
 BELOW_TARGET = {"propaganda_other_movements": 0.76, "exit_testimony": 0.81}
 
 
