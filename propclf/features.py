@@ -18,7 +18,7 @@ import itertools
 import math
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -175,6 +175,17 @@ SEGMENT_SUFFIXES = frozenset(
 SplitFn = Callable[[str], tuple[str, ...] | None]
 
 
+def _split_unknown(tok: str, segment: SplitFn, known: Mapping[str, int]) -> tuple[str, ...] | None:
+    """The pieces of a run-together word that ``known`` (the fitted vocabulary) lacks, or ``None``.
+
+    The one rule for which tokens are split: the token cache (``transform``) and
+    :meth:`FastTfidfVectorizer.segment_tokens` (``explain``) both apply it.
+    """
+    if len(tok) < SEGMENT_MIN_CHARS or tok in known:
+        return None
+    return segment(tok)
+
+
 class Segmenter:
     """Split a run-together token into vocabulary words, by the most probable split.
 
@@ -287,9 +298,9 @@ class _TokenIds(dict[bytes, int]):
 
     def _split(self, tok: str) -> tuple[str, ...] | None:
         """The pieces of a run-together word the fitted vocabulary lacks, or ``None``."""
-        if self.segment is None or len(tok) < SEGMENT_MIN_CHARS or tok in self.known:
+        if self.segment is None:
             return None
-        return self.segment(tok)
+        return _split_unknown(tok, self.segment, self.known)
 
     def _word_id(self, tok: str) -> int:
         """Id of a canonical token of two characters or more."""
@@ -1002,10 +1013,7 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         segment, vocab = self.segmenter_, self.vocabulary_
         out: list[str] = []
         for tok in tokens:
-            pieces = None
-            if len(tok) >= SEGMENT_MIN_CHARS and tok not in vocab:
-                pieces = segment(tok)
-            out.extend(pieces or (tok,))
+            out.extend(_split_unknown(tok, segment, vocab) or (tok,))
         return out
 
     # -- transforming ----------------------------------------------------------------------------
