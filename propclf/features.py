@@ -29,6 +29,9 @@ from sklearn.utils.validation import check_is_fitted
 from propclf.language import OTHER_LANGUAGE_WORDS
 from propclf.text import (
     QUOTE_PREFIXES,
+    REPORTED_AFTER,
+    REPORTED_ANCHORS,
+    REPORTED_BEFORE,
     TOKEN_OR_SEP,
     TOKEN_PATTERN,
     QuoteMode,
@@ -78,6 +81,7 @@ _ABSENT_ID = -5  # not in the NumPy table of known chunks
 # An out-of-vocabulary word (see ``is_word``) of a vectoriser without subword features: unknown
 # like -1 to the features, told apart only to count the words a text has for its coverage.
 _OOV_WORD_ID = -6
+_MIN_ID = _LETTER_BASE - 25  # the smallest id: the letter "z"
 
 
 def is_word(token: str) -> bool:
@@ -509,6 +513,8 @@ class _ChunkIds:
         self.n_new = 0
         # word kind per id (see FastTfidfVectorizer._word_kinds), replaced, never changed in place
         self.kinds: np.ndarray | None = None
+        # gate word codes of reporting frames (see _frame_codes); empty when there is no gate
+        self.frame_codes: np.ndarray | None = None
 
     def lookup(self, buf: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Id of every chunk ``buf[starts[i]:ends[i]]``."""
@@ -549,6 +555,62 @@ class _ChunkIds:
         table = _KeyTable((k0, k1), v)
         self.known = (k0, k1, v)
         self.table = table
+
+
+def _frame_codes(cache: _ChunkIds) -> np.ndarray | None:
+    """Per id (offset by ``-_MIN_ID``): 1 for an anchor of a reporting frame
+    (:data:`propclf.text.REPORTED_ANCHORS`), 2 for a word that may stand before one, 4 for a
+    word that may follow one; 0 for every other id (the last entry: ids past the table). ``None``
+    when one of these words is not a single known token (then every text is marked)."""
+    if cache.frame_codes is None:
+        table = np.zeros(len(cache.source) - _MIN_ID + 1, dtype=np.uint8)
+        for code, words in ((1, REPORTED_ANCHORS), (2, REPORTED_BEFORE), (4, REPORTED_AFTER)):
+            for w in words:
+                ids = cache.ids.token_ids(w)
+                known = len(ids) == 1 and (
+                    0 <= ids[0] < len(cache.source) or ids[0] <= _LETTER_BASE
+                )
+                if not known:
+                    cache.frame_codes = np.zeros(0, dtype=np.uint8)
+                    return None
+                table[ids[0] - _MIN_ID] |= code
+        cache.frame_codes = table
+    return cache.frame_codes if cache.frame_codes.size else None
+
+
+def _framed_rows(rows: np.ndarray, ids: np.ndarray, cache: _ChunkIds) -> np.ndarray | None:
+    """Rows with an anchor token that has a gate word one or two tokens before it or right
+    after it (single letters not yet merged into words); ``None``: no gate, every row."""
+    table = _frame_codes(cache)
+    if table is None:
+        return None
+    codes = np.take(table, ids - _MIN_ID, mode="clip")
+    at = np.flatnonzero(codes & 1)
+    if not at.size:
+        return at
+    last = len(ids) - 1
+    near = codes[np.maximum(at - 1, 0)] | codes[np.maximum(at - 2, 0)]
+    hit = (near & 2).astype(bool) | (codes[np.minimum(at + 1, last)] & 4).astype(bool)
+    return np.unique(rows[at[hit]])
+
+
+def _replace_rows(
+    rows: np.ndarray, ids: np.ndarray, which: np.ndarray, new_rows: np.ndarray, new_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rows``/``ids`` (sorted by row) with the tokens of the rows ``which`` (sorted) replaced by
+    ``new_rows``/``new_ids`` (sorted by row, every row in ``which``)."""
+    lo = np.searchsorted(rows, which, "left").tolist()
+    hi = np.searchsorted(rows, which, "right").tolist()
+    nlo = np.searchsorted(new_rows, which, "left").tolist()
+    nhi = np.searchsorted(new_rows, which, "right").tolist()
+    out_r, out_i, pos = [], [], 0
+    for a, b, c, d in zip(lo, hi, nlo, nhi, strict=True):
+        out_r += [rows[pos:a], new_rows[c:d]]
+        out_i += [ids[pos:a], new_ids[c:d]]
+        pos = b
+    out_r.append(rows[pos:])
+    out_i.append(ids[pos:])
+    return np.concatenate(out_r), np.concatenate(out_i)
 
 
 class _Types(dict[str, int]):
@@ -1069,7 +1131,28 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         """Row and id of every token in the batch, after letter-run merging, and the cache that
         gave the ids (ids ``>= len(vocabulary_)`` are out-of-vocabulary types)."""
         cache = self._cache()
-        buf, starts, ends = _chunks(normalize_joined(X, self.quotes))
+        if self.quotes != "reported":
+            rows, ids, _ = self._plain_ids(X, self.quotes, cache)
+            return rows, ids, cache
+        # Marking reported clauses (propclf.text._mark_reported) costs a third of the rest of
+        # the normalisation, and few texts have one: it runs only on the texts whose tokens meet
+        # a necessary condition for a reporting frame, checked on the ids of the plain pass.
+        rows, ids, framed = self._plain_ids(X, "separate", cache, gate=True)
+        if framed is None:  # the gate words are not single known tokens: mark every text
+            rows, ids, _ = self._plain_ids(X, "reported", cache)
+        elif framed.size:
+            sub_rows, sub_ids, _ = self._plain_ids(
+                [X[i] for i in framed.tolist()], "reported", cache
+            )
+            rows, ids = _replace_rows(rows, ids, framed, framed[sub_rows], sub_ids)
+        return rows, ids, cache
+
+    def _plain_ids(
+        self, X: Sequence[str], quotes: QuoteMode, cache: _ChunkIds, gate: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Rows and ids of :meth:`_token_ids` for one quote mode; with ``gate``, also the rows
+        that may hold a reporting frame (:func:`_framed_rows`)."""
+        buf, starts, ends = _chunks(normalize_joined(X, quotes))
         ids = cache.lookup(buf, starts, ends)
         compound = np.flatnonzero(ids == _COMPOUND_ID)
         if compound.size:
@@ -1079,10 +1162,11 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
         rows = np.cumsum(is_sep)
         keep = (ids != _DROP_ID) & ~is_sep
         ids, rows = ids[keep], rows[keep]
+        framed = _framed_rows(rows, ids, cache) if gate else None
         letters = ids <= _LETTER_BASE
         if letters.any():
             ids, rows = self._merge_letters(ids, rows, letters, cache.vocabulary, cache.ids)
-        return rows, ids, cache
+        return rows, ids, framed
 
     def _merge_letters(
         self,

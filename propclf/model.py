@@ -645,7 +645,11 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
     def _aligned_tokens(self, text: str) -> list[tuple[str, int, int]]:
         """Model tokens of ``text`` with the character span of the word each came from."""
         chunks = list(_CHUNK.finditer(text))
-        quoted = quote_spans(text) if self.quotes in ("separate", "attributed") else []
+        quoted = (
+            quote_spans(text, reported=self.quotes == "reported")
+            if self.quotes in ("reported", "separate", "attributed")
+            else []
+        )
         prefixes = ["q_"] * len(quoted)
         if self.quotes == "attributed" and quoted:
             bounds = [0, *(i for span in quoted for i in span), len(text)]

@@ -41,9 +41,10 @@ __all__ = [
     "split_passages",
 ]
 
-QuoteMode = Literal["attributed", "separate", "mask", "ignore"]
-QUOTE_MODES: tuple[str, ...] = ("attributed", "separate", "mask", "ignore")
-#: Token prefixes of quoted speech: ``q_`` a quotation, ``r_`` a quotation attributed to someone
+QuoteMode = Literal["reported", "attributed", "separate", "mask", "ignore"]
+QUOTE_MODES: tuple[str, ...] = ("reported", "attributed", "separate", "mask", "ignore")
+#: Token prefixes of quoted speech: ``q_`` a quotation (and, in ``reported`` mode, an unquoted
+#: reported belief or saying: "we were told that ..."), ``r_`` a quotation attributed to someone
 #: (reported speech: "..., the group said"), in ``attributed`` mode.
 QUOTE_PREFIXES: tuple[str, ...] = ("q_", "r_")
 
@@ -281,6 +282,92 @@ _ATTRIBUTION = re.compile(
 )
 _ATTRIBUTION_BEFORE, _ATTRIBUTION_AFTER = 80, 60
 
+# Reported belief or speech without quotation marks: a frame of telling or believing, in the past
+# or reported ("we were told that", "they promised us", "I used to believe", "we called ... "),
+# and the rest of its sentence, which is somebody else's claim or the writer's former one: the
+# first person looking back (former extremists, families, survivors) rather than speaking now.
+# The anchor is the verb (searched first: a few literals keep the scan fast), the frame around it
+# is checked only there. Written for lower-cased text without apostrophes (normalize_joined).
+_REPORTED_ANCHOR = re.compile(
+    r"(?:told|taught|thought|believed|called|promised|convinced|used to|sure|preached|chanted) "
+)
+_SUBJECT = r"(?:i|we|he|she|they)"
+_REPORTED_FRAME = (
+    r"(?<![\w'])(?:"
+    rf"{_SUBJECT} (?:was|were) (?:told|taught|promised|convinced|sure)"
+    r"|(?:told|taught|promised|convinced) (?:me|us|him|her|them|each other|ourselves|myself)"
+    rf"|{_SUBJECT} used to (?:believe|think|say|call|post|share|preach|chant|tell \w+)"
+    rf"|{_SUBJECT} (?:(?:really|truly|honestly|once|genuinely|firmly|all|even|actually|still) )?"
+    r"(?:believed|thought|preached|chanted)"
+    r"|(?:i|we|they) called(?! (?:on|for|upon|out|off|back|in|up)\b)"
+    r")\b(?: that\b)? ?"
+)
+_REPORTED = re.compile(_REPORTED_FRAME)
+#: Every frame holds one of these words (as a token: "used" for "used to") with one of
+#: ``REPORTED_BEFORE`` one or two tokens before it, or one of ``REPORTED_AFTER`` right after it: a
+#: necessary condition the vectoriser checks on token ids before it runs the regular expression.
+REPORTED_ANCHORS: tuple[str, ...] = (
+    "told", "taught", "thought", "believed", "called", "promised", "convinced", "used", "sure",
+    "preached", "chanted",
+)  # fmt: skip
+REPORTED_BEFORE: tuple[str, ...] = ("i", "we", "he", "she", "they", "was", "were")
+REPORTED_AFTER: tuple[str, ...] = ("me", "us", "him", "her", "them", "each", "ourselves", "myself")
+_REPORTED_ANY_CASE = re.compile(_REPORTED_FRAME.replace("'", "'’"), re.IGNORECASE)
+_CLAUSE_END = re.compile('[.!?;"\n\x1e“”«»]')
+_CLAUSE_MAX = 300
+
+
+def _reported_clauses(
+    text: str, anchor: re.Pattern[str] | None, frame: re.Pattern[str]
+) -> list[tuple[int, int]]:
+    """Spans of the clauses that follow a reporting frame (:data:`_REPORTED_FRAME`) in ``text``:
+    from the frame's end to the end of the sentence (at most 300 characters), two words or more;
+    a frame inside an earlier clause starts nothing."""
+    out: list[tuple[int, int]] = []
+    last = 0
+    hits = anchor.finditer(text) if anchor is not None else frame.finditer(text)
+    for a in hits:
+        if a.start() < last:
+            continue
+        if anchor is not None:  # the frame ends at or just after its anchor verb
+            lo = text.rfind(" ", 0, max(a.start() - 24, 0)) + 1
+            m = next(
+                (
+                    f
+                    for f in frame.finditer(text, lo, a.end() + 40)
+                    if f.start() <= a.start() < f.end()
+                ),
+                None,
+            )
+            if m is None or m.start() < last:
+                continue
+        else:
+            m = a
+        end = _CLAUSE_END.search(text, m.end(), m.end() + _CLAUSE_MAX)
+        stop = end.start() if end else min(len(text), m.end() + _CLAUSE_MAX)
+        if len(text[m.end() : stop].split()) >= 2:
+            out.append((m.end(), stop))
+            last = stop
+    return out
+
+
+def _mark_reported(joined: str) -> str:
+    """Prefix the words of every reported clause (:func:`_reported_clauses`) with ``q_``."""
+    spans = _reported_clauses(joined, _REPORTED_ANCHOR, _REPORTED)
+    if not spans:
+        return joined
+    parts, last = [], 0
+    for s, e in spans:
+        parts.append(joined[last:s])
+        parts.append(_WORD.sub(_q_word, joined[s:e]))
+        last = e
+    parts.append(joined[last:])
+    return "".join(parts)
+
+
+def _q_word(m: re.Match[str]) -> str:
+    return "q_" + m.group(0)
+
 
 def attributed_quotes(between: Sequence[str]) -> list[bool]:
     """Which quotations are attributed, given the texts around them.
@@ -401,7 +488,7 @@ def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> st
         joined = _HANDLE.sub(_at_sign, joined)
     if "#" in joined:
         joined = _HASHTAG.sub(_split_hashtag, joined)
-    if quotes in ("separate", "attributed") and '"' in joined:
+    if quotes in ("reported", "separate", "attributed") and '"' in joined:
         joined = _mark_quotes(joined, attribute=quotes == "attributed")
     elif quotes == "mask" and '"' in joined:
         joined = _QUOTE.sub(_mask_quote, joined)
@@ -409,6 +496,8 @@ def normalize_joined(texts: Sequence[str], quotes: QuoteMode = "separate") -> st
         joined = joined.lower()
     else:  # str.lower is fast on ASCII strings; the separator ends every casing context
         joined = SEP.join([t.lower() for t in joined.split(SEP)])
+    if quotes == "reported":  # after quotations are marked: a frame inside one reads "q_told"
+        joined = _mark_reported(joined)
     if "$" in joined:
         joined = _DOLLAR_IN_WORD.sub(_dollars, joined)
     if "- " in joined or "-\t" in joined or "-\n" in joined or "-\r" in joined:
@@ -564,9 +653,20 @@ _ANY_QUOTE = re.compile(
 )
 
 
-def quote_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans ``(start, end)`` of quoted speech in ``text`` (straight or curly quotes)."""
-    return [(m.start(), m.end()) for m in _ANY_QUOTE.finditer(text)]
+def quote_spans(text: str, reported: bool = False) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` of quoted speech in ``text`` (straight or curly quotes),
+    in order; with ``reported``, also the unquoted reported clauses that the ``reported`` quote
+    mode marks ("we were told that ...")."""
+    spans = [(m.start(), m.end()) for m in _ANY_QUOTE.finditer(text)]
+    if not reported:
+        return spans
+    # a frame inside a quotation is part of the quotation
+    inside = [False] * len(text)
+    for s, e in spans:
+        inside[s:e] = [True] * (e - s)
+    clauses = _reported_clauses(text, None, _REPORTED_ANY_CASE)
+    spans += [(s, e) for s, e in clauses if not inside[s - 1]]
+    return sorted(spans)
 
 
 # --- passages ----------------------------------------------------------------------------------

@@ -374,3 +374,34 @@ def test_segmented_transform_equals_the_written_out_reference(texts: list[str]) 
         assert got.keys() == want.keys()
         for c, v in want.items():
             assert abs(got[c] - v) < 1e-6
+
+
+_FRAME_WORDS = ["we", "were", "was", "told", "us", "me", "each", "other", "I", "i", "he",
+                "thought", "that", "called", "on", "used", "to", "believe", "the", "war", "sure",
+                ".", '"', "x", "y", "k1ll", "RT", "they", "really", "wethought"]  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(_FRAME_WORDS), max_size=25).map(" ".join), max_size=8),
+    st.booleans(),
+)
+def test_reported_clauses_are_marked_only_where_a_frame_can_be(
+    texts: list[str], gate: bool
+) -> None:
+    """The vectoriser runs the ``reported`` marking only on texts whose token ids could hold a
+    frame; that must give exactly the tokens of marking every text (``analyze``)."""
+    from propclf.text import REPORTED_AFTER, REPORTED_ANCHORS, REPORTED_BEFORE
+
+    # with every gate word in the vocabulary the shortcut is taken; without, every text is marked
+    seed = [" ".join(REPORTED_ANCHORS + REPORTED_BEFORE + REPORTED_AFTER)] if gate else ["x y"]
+    fit = seed + texts
+    fast = FastTfidfVectorizer(min_df=1, max_features=None, quotes="reported").fit(fit)
+
+    def ngrams(text: str) -> list[str]:
+        toks = analyze(text, "reported")
+        return toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
+
+    ref = TfidfVectorizer(analyzer=ngrams, min_df=1, sublinear_tf=True).fit(fit)
+    assert (features._frame_codes(fast._cache()) is not None) == gate
+    _same(fast, ref, [*texts, "we were told that the war was sure . I thought so"])

@@ -353,3 +353,59 @@ def test_the_mojibake_prefilter_never_hides_a_hint(text: str) -> None:
 
     if _MOJIBAKE_HINT.search(text):
         assert _MOJIBAKE_LEAD.search(text)
+
+
+def test_reported_beliefs_are_read_as_reported_speech() -> None:
+    told = analyze(
+        "We were told that martyrdom was the highest honour. I don't believe it now.",
+        quotes="reported",
+    )
+    assert told[:6] == ["we", "were", "told", "that", "q_martyrdom", "q_was"]
+    assert "believe" in told and "q_now" not in told  # the clause ends with its sentence
+    for text in (
+        "I used to believe the collapse would purify us; it did not.",
+        "When I was with them we called outsiders vermin.",
+        "The recruiters promised me a family.",
+    ):
+        assert any(t.startswith("q_") for t in analyze(text, quotes="reported")), text
+    # the same words in the writer's own voice, and phrasal verbs, are not reported speech
+    for text in (
+        "Martyrdom is the highest honour. Join us.",
+        "We called on every brother to rise.",
+        "Asher told USA Today the talks would resume.",
+    ):
+        assert not any(t.startswith("q_") for t in analyze(text, quotes="reported")), text
+    # only the ``reported`` mode reads them
+    assert "martyrdom" in analyze("We were told that martyrdom awaits us.", quotes="separate")
+
+
+def test_a_frame_inside_a_quotation_belongs_to_the_quotation() -> None:
+    toks = analyze('"We were told to wait," he said. They told us nothing.', quotes="reported")
+    assert toks[:5] == ["q_we", "q_were", "q_told", "q_to", "q_wait"]
+    assert not any(t.startswith("q_q_") for t in toks)
+    assert "q_nothing" not in toks  # one word is not a clause
+
+
+def test_reported_clause_spans_point_at_the_clauses() -> None:
+    text = 'They said "never". I used to think that the war was coming. "I thought so," he said.'
+    spans = quote_spans(text, reported=True)
+    assert [text[s:e] for s, e in spans] == ['"never"', "the war was coming", '"I thought so,"']
+    assert quote_spans(text) == [spans[0], spans[2]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["we", "were", "told", "us", "I", "i", "thought", "that", "called", "on", "used",
+             "to", "believe", "the", "war", ".", ";", '"', "x", "y", "Told", "THEY", "really"]
+        ),
+        max_size=30,
+    ).map(" ".join)
+)  # fmt: skip
+def test_reported_marking_agrees_with_its_spans(text: str) -> None:
+    """The words the ``reported`` mode marks are the words inside :func:`quote_spans`."""
+    marked = [t for t in analyze(text, quotes="reported") if t.startswith("q_")]
+    spans = quote_spans(text, reported=True)
+    inside = [w.lower() for s, e in spans for w in re.findall(r"\w+", text[s:e])]
+    assert [t[2:] for t in marked] == inside
