@@ -303,10 +303,11 @@ def info(model_path: str | None, fmt: str) -> None:
 @click.option(
     "--quotes",
     type=click.Choice(QUOTE_MODES),
-    default="separate",
+    default="reported",
     show_default=True,
-    help="Quoted speech: own features (separate), attributed quotations apart (attributed), "
-    "one token (mask) or plain text (ignore); see propclf.text.normalize_many.",
+    help="Quoted speech: own features, with unquoted reported beliefs and sayings ('we were "
+    "told that ...') read as quoted (reported) or not (separate), attributed quotations apart "
+    "(attributed), one token (mask) or plain text (ignore); see propclf.text.normalize_many.",
 )
 @click.option("--C", "C", type=float, default=4.0, show_default=True)
 @click.option(

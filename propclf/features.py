@@ -852,7 +852,7 @@ class FastTfidfVectorizer(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    quotes : {"attributed", "separate", "mask", "ignore"}, default="separate"
+    quotes : {"reported", "attributed", "separate", "mask", "ignore"}, default="separate"
         Treatment of quoted speech, see :func:`propclf.text.normalize_many`.
     min_df : int, default=2
         Ignore n-grams that occur in fewer documents.

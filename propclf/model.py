@@ -93,7 +93,7 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    quotes : {"attributed", "separate", "mask", "ignore"}, default="separate"
+    quotes : {"reported", "attributed", "separate", "mask", "ignore"}, default="separate"
         Treatment of quoted speech (see :func:`propclf.text.normalize_many`).
     min_df : int, default=2
         Minimum document frequency of an n-gram.

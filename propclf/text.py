@@ -512,11 +512,14 @@ def normalize_many(texts: Sequence[str], quotes: QuoteMode = "separate") -> list
     ----------
     texts : sequence of str
         Raw texts.
-    quotes : {"attributed", "separate", "mask", "ignore"}
+    quotes : {"reported", "attributed", "separate", "mask", "ignore"}
         How quoted spans ("...") are treated: ``separate`` prefixes their words with ``q_`` so the
-        model weighs quoted words apart from the author's own voice; ``attributed`` does the same
-        but prefixes quotations attributed to a speaker or document (:func:`attributed_quotes`:
-        "...," the group said; according to; in a video) with ``r_``, reported speech;
+        model weighs quoted words apart from the author's own voice; ``reported`` also prefixes
+        the clause after an unquoted frame of reported belief or speech ("we were told that
+        ...", "I used to believe ...", "they promised us ..."; the training default);
+        ``attributed`` is ``separate`` but prefixes quotations attributed to a speaker or
+        document (:func:`attributed_quotes`: "...," the group said; according to; in a video)
+        with ``r_``, reported speech;
         ``mask`` replaces them by one ``xquote`` token; ``ignore`` leaves them as ordinary text.
 
     Returns

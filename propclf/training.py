@@ -216,7 +216,7 @@ def train(
     cv: int = 5,
     target_precision: float = 0.9,
     target_recall: float = 0.85,
-    quotes: str = "separate",
+    quotes: str = "reported",
     C: float = 4.0,
     max_features: int | None = 400_000,
     limit: int | None = None,
@@ -519,6 +519,11 @@ def _quote_phrase(mode: object) -> str:
         return "`q_` n-grams; `r_` for quotations attributed to a speaker or document"
     if mode == "separate":
         return "`q_` n-grams"
+    if mode == "reported":
+        return (
+            "`q_` n-grams, as are unquoted reported beliefs and sayings "
+            '("we were told that ...", "I used to believe ...")'
+        )
     return f"quotes: {mode}"
 
 

@@ -562,7 +562,7 @@ _TRAIN_OPTIONS = st.fixed_dictionaries(
         "--cv": st.integers(2, 20),
         "--target-precision": st.floats(0.01, 1.0),
         "--C": st.floats(1e-3, 1e3),
-        "--quotes": st.sampled_from(["separate", "attributed", "mask", "ignore"]),
+        "--quotes": st.sampled_from(["reported", "separate", "attributed", "mask", "ignore"]),
         "--max-features": st.integers(1, 10**6),
         "--limit": st.integers(1, 1000),
         "--supplement": st.booleans(),
