@@ -398,7 +398,8 @@ def test_reported_clause_spans_point_at_the_clauses() -> None:
     st.lists(
         st.sampled_from(
             ["we", "were", "told", "us", "I", "i", "thought", "that", "called", "on", "used",
-             "to", "believe", "the", "war", ".", ";", '"', "x", "y", "Told", "THEY", "really"]
+             "to", "believe", "the", "war", ".", ";", '"', "x", "y", "Told", "THEY", "really",
+             ",", ":", "told,", "thought:"]
         ),
         max_size=30,
     ).map(" ".join)
