@@ -629,12 +629,30 @@ def _identity_templates() -> list[str]:
     return [t.format(a=a, p=p) for a, p in spec["groups"] for t in spec["benign"] + spec["hateful"]]
 
 
+def _testimony() -> list[dict[str, str]]:
+    with open(REPO / "datasets/testimony/testimony.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_testimony_is_a_labelled_test_set() -> None:
+    rows = _testimony()
+    assert len({r["id"] for r in rows}) == len(rows) == 280
+    kinds = Counter((r["kind"], r["label"]) for r in rows)
+    assert kinds == {
+        ("exit_testimony", "reporting"): 150,
+        ("exit_testimony_family", "reporting"): 50,
+        ("propaganda_conversion_story", "propaganda"): 80,
+    }
+    assert all(r["text"].strip() for r in rows)
+
+
 def test_supplement_never_copies_the_functional_suite() -> None:
-    """The suite (and the identity templates and religious lines) are test-only: no supplement line may be a
-    (near) copy of one of their cases."""
+    """The suite (and the identity templates, religious lines and testimonies) are test-only: no
+    supplement line may be a (near) copy of one of their cases."""
     suite = [_shingles(c["text"]) for c in ds.load_functional()]
     suite += [_shingles(t) for t in _identity_templates()]
     suite += [_shingles(t) for ls in ds.load_religious_everyday()["faiths"].values() for t in ls]
+    suite += [_shingles(r["text"]) for r in _testimony()]
     for r in ds.read_labelled(SUPPLEMENT):
         mine = _shingles(r.text)
         worst = max(len(mine & s) / len(mine | s) for s in suite)
