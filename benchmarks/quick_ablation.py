@@ -142,7 +142,7 @@ def prep() -> None:
     recs += datasets.read_labelled(datasets.supplement_path())
     fx = functional_records()
     texts, fx_texts = [r.text for r in recs], [r.text for r in fx]
-    vec = FastTfidfVectorizer(min_df=2, max_features=200_000)
+    vec = FastTfidfVectorizer(min_df=2, max_features=200_000, quotes="reported")
     sp.save_npz(CACHE / "X.npz", vec.fit_transform(texts).tocsr())
     sp.save_npz(CACHE / "FX.npz", vec.transform(fx_texts).tocsr())
     names = source_specific_names(recs)
@@ -197,7 +197,10 @@ def _save_subwords(names: frozenset[str], texts: list[str], fx_texts: list[str])
     from propclf.features import FastTfidfVectorizer
 
     vec = FastTfidfVectorizer(
-        max_features=1, subword_buckets=1 << 20, subword_exclude=tuple(sorted(names))
+        max_features=1,
+        subword_buckets=1 << 20,
+        subword_exclude=tuple(sorted(names)),
+        quotes="reported",
     ).fit(texts)
     n = vec.n_word_features_
     _save_block("sub", vec.transform(texts)[:, n:], vec.transform(fx_texts)[:, n:])

@@ -327,9 +327,9 @@ def test_shipped_model_scores_everyday_piety_alike_across_faiths() -> None:
 # the default's measured level less one case, so that it cannot fall back unnoticed, and every
 # case of a propaganda kind must still reach the review band. Propaganda of movements the
 # corpora do not hold is flagged less often (measured 33 of 42; floor 32 of 42 = 0.762);
-# former extremists' testimony, which recalls the old beliefs in the movement's words, is
-# flagged more often (measured 27 of 32 correct; floor 26 of 32 = 0.8125).
-BELOW_TARGET = {"propaganda_other_movements": 0.76, "exit_testimony": 0.81}
+# definitions of extremist terms are flagged a little more often (measured 28 of 32 correct, a
+# museum label at 0.681 against the flag threshold 0.676; floor 27 of 32 = 0.844).
+BELOW_TARGET = {"propaganda_other_movements": 0.76, "glossary_explainer": 0.84}
 
 
 def test_shipped_model_meets_the_functional_target_on_every_kind() -> None:
