@@ -147,6 +147,24 @@ def test_explain_marks_quoted_speech(small_data, quotes) -> None:
             assert quoting.index('"') < s < e <= quoting.rindex('"')
 
 
+def test_explain_marks_reported_beliefs(small_data) -> None:
+    texts, labels, _ = small_data
+    recalled = "We were told that the brothers would join our ranks in paradise. I left in 2019."
+    model = PropagandaClassifier(quotes="reported", min_df=1, calibrate=False).fit(
+        [*texts, recalled], [*labels, "reporting"]
+    )
+    reasons = {r.ngram: r for r in model.explain(recalled, top=1000)}
+    clause = (recalled.index("the brothers"), recalled.index("."))
+    assert {"q_brothers", "q_join", "q_ranks", "we", "told", "left"} <= set(reasons)
+    assert "brothers" not in reasons and "q_left" not in reasons  # the clause ends its sentence
+    for name in ("q_brothers", "q_join", "q_ranks"):
+        for s, e in reasons[name].spans:
+            assert clause[0] <= s < e <= clause[1]
+    total = sum(r.weight for r in reasons.values())
+    intercept = model.calibration_[0] * model.pipeline_.named_steps["clf"].intercept_[0]
+    assert total + intercept == pytest.approx(model.decision_function([recalled])[0], abs=1e-6)
+
+
 def test_excluded_tokens_carry_no_weight(small_data) -> None:
     texts, labels, _ = small_data
     plain = PropagandaClassifier(min_df=1, calibrate=False).fit(texts, labels)
