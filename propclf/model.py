@@ -613,7 +613,8 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         """The n-grams that drove the score of ``text``, strongest first.
 
         Each :class:`~propclf.result.Reason` has the n-gram (as the model sees it: normalised,
-        ``q_`` marking quoted and ``r_`` attributed speech), its contribution to the log-odds
+        ``q_`` marking quoted speech and, in the ``reported`` quote mode, unquoted reported
+        beliefs; ``r_`` attributed speech), its contribution to the log-odds
         (positive pushes towards propaganda) and the character spans where it occurs in
         ``text``. With subword features, a word's spelling (its character n-grams) is a reason
         of its own, written ``~word``. The contributions of all reasons plus the intercept add up
