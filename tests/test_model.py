@@ -372,6 +372,38 @@ def test_shipped_model_meets_the_functional_target_on_every_kind() -> None:
             assert per_kind[kind]["review_rate"] == 1.0, kind
 
 
+# The shipped model on datasets/testimony (held out: never trained on), measured level less two
+# cases: former members' testimony 143 of 150 correct (floor 141 = 0.94), families' 49 of 50
+# (floor 47 = 0.94), propaganda conversion stories 52 of 80 flagged (floor 50 = 0.625).
+TESTIMONY_FLOOR = {
+    "exit_testimony": 0.94,
+    "exit_testimony_family": 0.94,
+    "propaganda_conversion_story": 0.625,
+}
+
+
+def test_shipped_model_reads_recalled_beliefs_as_reported() -> None:
+    """Testimony that recalls a movement's beliefs in its own words is not flagged as the
+    movement's voice (README, "Design choices, measured"), and the conversion stories that
+    recruit for it still are."""
+    import json
+    from pathlib import Path
+
+    from propclf import load_model
+
+    model = load_model()
+    path = Path(__file__).resolve().parents[1] / "datasets" / "testimony" / "testimony.jsonl"
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    flagged = model.score([r["text"] for r in rows]) >= model.flag_threshold
+    for kind, floor in TESTIMONY_FLOOR.items():
+        hit = [
+            f == (r["label"] == "propaganda")
+            for r, f in zip(rows, flagged, strict=True)
+            if r["kind"] == kind
+        ]
+        assert np.mean(hit) >= floor, (kind, np.mean(hit))
+
+
 def test_run_together_words_are_scored_and_explained_as_their_words(small_data, tmp_path) -> None:
     texts, labels, groups = small_data
     model = PropagandaClassifier(min_df=1, cv=3, max_features=None, segment_words=True).fit(
