@@ -352,17 +352,14 @@ def _mark_reported(joined: str) -> str:
     spans = _reported_clauses(joined, _REPORTED_ANCHOR, _REPORTED)
     if not spans:
         return joined
+    # clauses never hold a newline (it ends them): one _prefix_words pass over them all
+    marked = _prefix_words("\n".join([joined[s:e] for s, e in spans])).split("\n")
     parts, last = [], 0
-    for s, e in spans:
-        parts.append(joined[last:s])
-        parts.append(_WORD.sub(_q_word, joined[s:e]))
+    for (s, e), clause in zip(spans, marked, strict=True):
+        parts += [joined[last:s], clause]
         last = e
     parts.append(joined[last:])
     return "".join(parts)
-
-
-def _q_word(m: re.Match[str]) -> str:
-    return "q_" + m.group(0)
 
 
 def attributed_quotes(between: Sequence[str]) -> list[bool]:
