@@ -201,6 +201,14 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         self.subword_buckets = subword_buckets
         self.segment_words = segment_words
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The fitted pipeline is pickled as plain arrays (see _portable_pipeline), so a saved
+        # model holds no scikit-learn object and loads under any scikit-learn release.
+        state: dict[str, Any] = dict(super().__getstate__())  # a copy: never alter self
+        if isinstance(state.get("pipeline_"), Pipeline):
+            state["pipeline_"] = _portable_pipeline(state["pipeline_"])
+        return state
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         # models saved before a parameter existed behave as they did then
         state.setdefault("exclude_tokens", ())
@@ -209,6 +217,8 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         state.setdefault("reporting_quantiles_", None)
         state.setdefault("subword_buckets", 0)
         state.setdefault("segment_words", False)
+        if isinstance(state.get("pipeline_"), dict):
+            state["pipeline_"] = _rebuild_pipeline(state["pipeline_"])
         self.__dict__.update(state)
 
     # -- fitting ---------------------------------------------------------------------------------
@@ -731,3 +741,58 @@ def _find_spans(
         if all(aligned[i + k][0] == ngram[k] for k in range(n)):
             spans.append((aligned[i][1], aligned[i + n - 1][2]))
     return tuple(dict.fromkeys(spans))
+
+
+#: Version of the plain form in which a fitted pipeline is pickled (:func:`_portable_pipeline`).
+PORTABLE_STATE_VERSION = 1
+
+
+def _portable_pipeline(pipe: Pipeline) -> dict[str, Any] | Pipeline:
+    """A fitted ``tfidf -> LogisticRegression`` pipeline as propclf's vectoriser and plain arrays.
+
+    A pickled scikit-learn estimator can be read only by the scikit-learn release that wrote it;
+    the regression's fitted state is two arrays, so propclf stores those and rebuilds the
+    estimator on loading (:func:`_rebuild_pipeline`). Any other pipeline is returned as it is.
+    """
+    steps = dict(pipe.steps)
+    clf = steps.get("clf")
+    if list(steps) != ["tfidf", "clf"] or not isinstance(clf, LogisticRegression):
+        return pipe
+    if type(clf) is not LogisticRegression:  # a subclass: rebuilt as the base class would lose it
+        return pipe
+    return {
+        "portable": PORTABLE_STATE_VERSION,
+        "tfidf": steps["tfidf"],
+        "clf_params": {k: v for k, v in clf.get_params().items() if _plain(v)},
+        "coef_": np.asarray(clf.coef_),
+        "intercept_": np.asarray(clf.intercept_),
+        "classes_": np.asarray(clf.classes_),
+    }
+
+
+def _rebuild_pipeline(state: dict[str, Any]) -> Pipeline:
+    """The pipeline :func:`_portable_pipeline` stored, rebuilt with the installed scikit-learn."""
+    version = state.get("portable")
+    if version != PORTABLE_STATE_VERSION:
+        raise ValueError(
+            f"the model's fitted state has version {version!r}; this propclf reads version "
+            f"{PORTABLE_STATE_VERSION}"
+        )
+    clf = LogisticRegression()
+    known = clf.get_params()
+    # parameters this scikit-learn does not have are dropped: they only matter for fitting
+    clf.set_params(**{k: v for k, v in state["clf_params"].items() if k in known})
+    clf.coef_ = state["coef_"]
+    clf.intercept_ = state["intercept_"]
+    clf.classes_ = state["classes_"]
+    clf.n_features_in_ = int(state["coef_"].shape[1])
+    return Pipeline([("tfidf", state["tfidf"]), ("clf", clf)])
+
+
+def _plain(v: Any) -> bool:
+    """A value pickled as builtins only (no class of any library)."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    if isinstance(v, dict):
+        return all(_plain(k) and _plain(x) for k, x in v.items())
+    return isinstance(v, (list, tuple)) and all(_plain(x) for x in v)

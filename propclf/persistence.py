@@ -1,9 +1,15 @@
 """Save and load models: one joblib artifact plus a JSON manifest, verified before unpickling.
 
 A ``.joblib`` file is a pickle: loading one runs code. propclf therefore loads an artifact only
-after the SHA-256 recorded in its manifest matches the file's bytes, and only when the
-scikit-learn line it was trained with is the one installed. The manifest is the audit record:
-versions, labels, thresholds, data hash, metrics, the training command and the creation time.
+after the SHA-256 recorded in its manifest matches the file's bytes. The manifest is the audit
+record: versions, labels, thresholds, data hash, metrics, the training command and the creation
+time.
+
+Artifacts hold no scikit-learn object (manifest format 2): the fitted regression is stored as
+its arrays and rebuilt on loading (``propclf.model``), so a model trained under one
+scikit-learn release loads, and scores the same, under another. Artifacts of manifest format 1
+(written by earlier builds) pickled scikit-learn's own estimators, which only the scikit-learn
+minor line that wrote them can read; they are loaded only under that line.
 """
 
 from __future__ import annotations
@@ -36,7 +42,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-MANIFEST_FORMAT = 1
+#: Format of the manifests (and artifacts) this propclf writes: 2, an artifact without
+#: scikit-learn objects. Format 1 artifacts pickled scikit-learn estimators.
+MANIFEST_FORMAT = 2
+_READABLE_FORMATS = (1, 2)
 _HOW_TO_RETRAIN = "retrain it with `propclf train` or reinstall propclf to get a matching model"
 
 
@@ -156,11 +165,13 @@ def _check_versions(manifest: dict[str, Any], artifact: Path) -> None:
     import sklearn
 
     fmt = manifest.get("format")
-    if fmt != MANIFEST_FORMAT:
+    if fmt not in _READABLE_FORMATS:
         raise IncompatibleModelError(
-            f"{artifact.name}: manifest format {fmt!r}, this propclf reads format "
-            f"{MANIFEST_FORMAT}; {_HOW_TO_RETRAIN}"
+            f"{artifact.name}: manifest format {fmt!r}, this propclf reads formats "
+            f"{', '.join(map(str, _READABLE_FORMATS))}; {_HOW_TO_RETRAIN}"
         )
+    if fmt != 1:
+        return  # no scikit-learn object inside: any scikit-learn release reads it
     trained = str(manifest.get("sklearn_version", "?"))
     if _minor(trained) != _minor(sklearn.__version__):
         raise IncompatibleModelError(
@@ -180,7 +191,8 @@ def load(path: str | os.PathLike[str]) -> Any:
     ModelIntegrityError
         The artifact's SHA-256 differs from the manifest's (nothing is unpickled).
     IncompatibleModelError
-        Manifest format or scikit-learn minor version differs from the installed one.
+        Unknown manifest format, or a format-1 artifact (scikit-learn estimators pickled) under
+        another scikit-learn minor line than the one that wrote it.
     FileNotFoundError
         No artifact at ``path``.
     """

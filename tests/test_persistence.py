@@ -78,11 +78,61 @@ def test_missing_or_broken_manifest(saved_model: Path, tmp_path: Path) -> None:
         load(path)
 
 
-def test_other_sklearn_line_is_refused(saved_model: Path, tmp_path: Path) -> None:
+def test_a_model_saved_under_another_sklearn_release_loads_and_scores_the_same(
+    small_model, saved_model: Path, small_data, tmp_path: Path
+) -> None:
     path = _copy(saved_model, tmp_path)
     mpath = path.with_suffix(".json")
     m = json.loads(mpath.read_text())
     m["sklearn_version"] = "1.4.2"
+    mpath.write_text(json.dumps(m))
+    texts = [*small_data[0], "unseen words only"]
+    np.testing.assert_array_equal(load(path).score(texts), small_model.score(texts))
+
+
+def test_the_artifact_holds_no_sklearn_object(saved_model: Path) -> None:
+    """What makes it load under any scikit-learn release: only propclf's own classes, NumPy
+    arrays and builtins are pickled; the regression is rebuilt from its arrays."""
+    import joblib.numpy_pickle as npk
+
+    seen: set[tuple[str, str]] = set()
+    find_class = npk.NumpyUnpickler.find_class
+
+    def record(self: object, module: str, name: str) -> object:
+        seen.add((module, name))
+        return find_class(self, module, name)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(npk.NumpyUnpickler, "find_class", record)
+        model = load(saved_model)
+    modules = {module.split(".")[0] for module, _ in seen}
+    assert modules <= {"propclf", "numpy", "joblib", "builtins"}, sorted(seen)
+    assert type(model.pipeline_.named_steps["clf"]).__module__.startswith("sklearn.")
+
+
+def test_pickling_leaves_the_model_intact(small_model, small_data) -> None:
+    import copy
+    import pickle
+
+    texts = small_data[0]
+    before = small_model.score(texts)
+    pickle.dumps(small_model)
+    twin = copy.deepcopy(small_model)
+    np.testing.assert_array_equal(small_model.score(texts), before)
+    np.testing.assert_array_equal(twin.score(texts), before)
+    assert twin.pipeline_.named_steps["clf"].get_params() == (
+        small_model.pipeline_.named_steps["clf"].get_params()
+    )
+
+
+def test_format_1_artifact_of_another_sklearn_line_is_refused(
+    saved_model: Path, tmp_path: Path
+) -> None:
+    """Format 1 artifacts pickled scikit-learn's estimators: only their own line reads them."""
+    path = _copy(saved_model, tmp_path)
+    mpath = path.with_suffix(".json")
+    m = json.loads(mpath.read_text())
+    m["format"], m["sklearn_version"] = 1, "1.4.2"
     mpath.write_text(json.dumps(m))
     with pytest.raises(IncompatibleModelError, match=r"scikit-learn 1\.4\.2.*retrain"):
         load(path)
@@ -150,4 +200,18 @@ def test_an_unreadable_artifact_matching_its_manifest_is_a_model_error(
     m["artifact_sha256"] = file_sha256(path)
     mpath.write_text(json.dumps(m))
     with pytest.raises(ModelError, match="cannot load"):
+        load(path)
+
+
+def test_a_fitted_state_of_a_later_version_is_a_clear_model_error(
+    small_model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import propclf.model as model_module
+    from propclf.persistence import ModelError
+
+    path = tmp_path / "later.joblib"
+    with monkeypatch.context() as mp:
+        mp.setattr(model_module, "PORTABLE_STATE_VERSION", 99)
+        save(small_model, path)
+    with pytest.raises(ModelError, match="version 99"):
         load(path)
