@@ -239,6 +239,8 @@ def info(model_path: str | None, fmt: str) -> None:
         "trained_with_propclf": m.get("propclf_version"),
         "sklearn_version": sklearn.__version__,
         "trained_with_sklearn": m.get("sklearn_version"),
+        # 2: no scikit-learn object inside, loads under any release; 1: only its own minor line
+        "manifest_format": m.get("format"),
         "labels": m.get("labels"),
         "thresholds": m.get("thresholds"),
         "created": m.get("created"),

@@ -172,6 +172,7 @@ def test_info_json(saved_model: Path) -> None:
     assert info["model_path"] == str(saved_model.resolve())
     assert info["model_id"].startswith("propclf-")
     assert info["thresholds"]["flag"] >= info["thresholds"]["review"]
+    assert info["manifest_format"] == 2  # saved without scikit-learn objects
     rule = info["warning_rule"]  # a queue can tell which results carry a warning, and why
     assert rule["min_words"] >= 1 and 0 < rule["not_english_coverage"] < rule["low_coverage"] < 1
 
