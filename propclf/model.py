@@ -221,6 +221,12 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
             state["pipeline_"] = _rebuild_pipeline(state["pipeline_"])
         self.__dict__.update(state)
 
+    def _pickles_without_sklearn(self) -> bool:
+        """Whether pickling stores no scikit-learn object (:func:`_portable_pipeline`); false for
+        models whose pipeline is not the one propclf fits (an artifact from an early build)."""
+        pipe = getattr(self, "pipeline_", None)
+        return not isinstance(pipe, Pipeline) or isinstance(_portable_pipeline(pipe), dict)
+
     # -- fitting ---------------------------------------------------------------------------------
     def _make_pipeline(self) -> Pipeline:
         cw: Any = self.class_weight
@@ -754,12 +760,16 @@ def _portable_pipeline(pipe: Pipeline) -> dict[str, Any] | Pipeline:
     the regression's fitted state is two arrays, so propclf stores those and rebuilds the
     estimator on loading (:func:`_rebuild_pipeline`). Any other pipeline is returned as it is.
     """
-    steps = dict(pipe.steps)
-    clf = steps.get("clf")
-    if list(steps) != ["tfidf", "clf"] or not isinstance(clf, LogisticRegression):
+    steps: dict[str, Any] = dict(pipe.steps)
+    # only the pipeline propclf fits is rebuilt from arrays (a subclass of the regression would
+    # come back as the base class); anything else is pickled whole
+    if (
+        list(steps) != ["tfidf", "clf"]
+        or type(steps["tfidf"]) is not FastTfidfVectorizer
+        or type(steps["clf"]) is not LogisticRegression
+    ):
         return pipe
-    if type(clf) is not LogisticRegression:  # a subclass: rebuilt as the base class would lose it
-        return pipe
+    clf = steps["clf"]
     return {
         "portable": PORTABLE_STATE_VERSION,
         "tfidf": steps["tfidf"],

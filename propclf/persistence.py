@@ -108,7 +108,8 @@ def save(
     os.replace(tmp, path)
     digest = file_sha256(path)
     manifest: dict[str, Any] = {
-        "format": MANIFEST_FORMAT,
+        # 1 for a pipeline pickled whole (scikit-learn objects inside): see _check_versions
+        "format": MANIFEST_FORMAT if model._pickles_without_sklearn() else 1,
         "model_id": f"propclf-{digest[:12]}",
         "artifact": path.name,
         "artifact_sha256": digest,
@@ -219,7 +220,7 @@ def load(path: str | os.PathLike[str]) -> Any:
         warnings.simplefilter("error", InconsistentVersionWarning)
         try:
             model = joblib.load(artifact)
-        except InconsistentVersionWarning as exc:  # pragma: no cover - guarded by the manifest
+        except InconsistentVersionWarning as exc:  # pragma: no cover - a pipeline pickled whole
             raise IncompatibleModelError(f"{artifact.name}: {exc}; {_HOW_TO_RETRAIN}") from exc
         except MemoryError:
             raise

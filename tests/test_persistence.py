@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from propclf.persistence import (
     IncompatibleModelError,
@@ -18,6 +19,10 @@ from propclf.persistence import (
     load_model,
     save,
 )
+
+
+class CustomRegression(LogisticRegression):
+    """A regression subclass: a pipeline propclf does not store as arrays."""
 
 
 def _copy(saved: Path, tmp_path: Path) -> Path:
@@ -215,3 +220,25 @@ def test_a_fitted_state_of_a_later_version_is_a_clear_model_error(
         save(small_model, path)
     with pytest.raises(ModelError, match="version 99"):
         load(path)
+
+
+def test_a_pipeline_that_cannot_be_stored_as_arrays_is_saved_as_format_1(
+    small_model, small_data, tmp_path: Path
+) -> None:
+    """An unusual pipeline is pickled whole, scikit-learn objects and all, and its manifest says
+    so: it then loads only under the scikit-learn line that wrote it."""
+    import copy
+
+    from sklearn.pipeline import Pipeline
+
+    odd = copy.deepcopy(small_model)
+    lr = odd.pipeline_.named_steps["clf"]
+    custom = CustomRegression(C=lr.C, solver=lr.solver)
+    custom.coef_, custom.intercept_, custom.classes_ = lr.coef_, lr.intercept_, lr.classes_
+    custom.n_features_in_ = lr.n_features_in_
+    odd.pipeline_ = Pipeline([("tfidf", odd.pipeline_.named_steps["tfidf"]), ("clf", custom)])
+    path = tmp_path / "odd.joblib"
+    assert save(odd, path)["format"] == 1
+    loaded = load(path)
+    assert type(loaded.pipeline_.named_steps["clf"]) is CustomRegression
+    np.testing.assert_array_equal(loaded.score(small_data[0]), small_model.score(small_data[0]))
