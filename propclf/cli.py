@@ -220,6 +220,29 @@ def score(
 
 
 @main.command()
+@click.argument("src", type=click.Path(dir_okay=False))
+@click.argument("dst", type=click.Path(dir_okay=False))
+def resave(src: str, dst: str) -> None:
+    """Save the model SRC again as DST (.joblib) in the current format, provenance kept.
+
+    A model of manifest format 1 (earlier builds) loads only under the scikit-learn minor line
+    that wrote it; resaved under that line, the copy loads, and scores the same, under any.
+    """
+    from propclf.persistence import ModelError, resave
+
+    try:
+        manifest = resave(src, dst)
+    except (ModelError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    old = manifest["resaved_from"]
+    click.echo(
+        f"{dst}: {manifest['model_id']} (manifest format {manifest['format']}), the weights and "
+        f"thresholds of {old['model_id']} (format {old['format']}, scikit-learn "
+        f"{old['sklearn_version']})"
+    )
+
+
+@main.command()
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), help="A .joblib model.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def info(model_path: str | None, fmt: str) -> None:

@@ -38,6 +38,7 @@ __all__ = [
     "load_model",
     "manifest_path",
     "read_manifest",
+    "resave",
     "save",
 ]
 
@@ -177,8 +178,9 @@ def _check_versions(manifest: dict[str, Any], artifact: Path) -> None:
     if _minor(trained) != _minor(sklearn.__version__):
         raise IncompatibleModelError(
             f"{artifact.name} was trained with scikit-learn {trained}, but {sklearn.__version__} "
-            f"is installed; pickles are not portable across scikit-learn minor versions. "
-            f"Install scikit-learn=={_minor(trained)}.* or {_HOW_TO_RETRAIN}"
+            f"is installed, and this artifact (manifest format 1) holds scikit-learn objects, which "
+            f"only their own minor line reads. Install scikit-learn=={_minor(trained)}.* (where "
+            f"`propclf resave` writes a copy that any release loads) or {_HOW_TO_RETRAIN}"
         )
 
 
@@ -237,6 +239,57 @@ def load(path: str | os.PathLike[str]) -> Any:
     model.path_ = str(artifact.resolve())
     log.debug("loaded %s (%s)", artifact, manifest.get("model_id"))
     return model
+
+
+#: Manifest fields :func:`save` writes afresh; :func:`resave` carries every other field over.
+_SAVE_FIELDS = frozenset(
+    {
+        "format",
+        "model_id",
+        "artifact",
+        "artifact_sha256",
+        "artifact_bytes",
+        "propclf_version",
+        "sklearn_version",
+        "numpy_version",
+        "python_version",
+        "labels",
+        "positive_label",
+        "thresholds",
+        "params",
+        "training_data_sha256",
+        "metrics",
+        "command",
+        "created",
+    }
+)
+
+
+def resave(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load a saved model (verified as by :func:`load`) and save it again in the current format.
+
+    For artifacts of manifest format 1, which only the scikit-learn minor line that wrote them
+    reads: run this once under that line, and the copy at ``dst`` loads under any release. The
+    weights and thresholds are unchanged, and so are the scores. The new manifest keeps the
+    training command, data hash, metrics and other fields of the old one, and records the old
+    artifact under ``resaved_from``. Returns the new manifest.
+    """
+    model = load(src)
+    base: dict[str, Any] = model.__dict__.pop("manifest_")
+    model.__dict__.pop("path_", None)
+    extra = {k: v for k, v in base.items() if k not in _SAVE_FIELDS}
+    extra["resaved_from"] = {
+        k: base.get(k)
+        for k in ("model_id", "artifact_sha256", "format", "sklearn_version", "created")
+    }
+    return save(
+        model,
+        dst,
+        training_data_sha256=base.get("training_data_sha256"),
+        metrics=base.get("metrics"),
+        command=base.get("command"),
+        extra=extra,
+    )
 
 
 def default_model_path() -> Path:

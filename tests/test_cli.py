@@ -177,6 +177,21 @@ def test_info_json(saved_model: Path) -> None:
     assert rule["min_words"] >= 1 and 0 < rule["not_english_coverage"] < rule["low_coverage"] < 1
 
 
+def test_resave_writes_a_loadable_copy_and_fails_cleanly(saved_model: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "copy.joblib"
+    res = CliRunner().invoke(main, ["resave", str(saved_model), str(dst)])
+    assert res.exit_code == 0, res.output
+    old = json.loads(saved_model.with_suffix(".json").read_text())
+    new = json.loads(dst.with_suffix(".json").read_text())
+    assert new["resaved_from"]["model_id"] == old["model_id"] and new["model_id"] in res.stdout
+    for args in (
+        [str(tmp_path / "missing.joblib"), str(dst)],
+        [str(saved_model), str(tmp_path / "copy.pkl")],
+    ):
+        res = CliRunner().invoke(main, ["resave", *args])
+        assert res.exit_code == 1 and "error" in res.stderr and "Traceback" not in res.output
+
+
 def test_stdin_lines_stream(run) -> None:
     text = "\n".join([PROP, REP] * 300) + "\n"
     res = run("score", "--format", "jsonl", "--batch-size", "64", "--jobs", "1", "-", input=text)

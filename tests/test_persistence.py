@@ -242,3 +242,31 @@ def test_a_pipeline_that_cannot_be_stored_as_arrays_is_saved_as_format_1(
     loaded = load(path)
     assert type(loaded.pipeline_.named_steps["clf"]) is CustomRegression
     np.testing.assert_array_equal(loaded.score(small_data[0]), small_model.score(small_data[0]))
+
+
+def test_resave_turns_a_format_1_artifact_into_one_any_release_loads(
+    small_model, saved_model: Path, small_data, tmp_path: Path
+) -> None:
+    from propclf.persistence import resave
+
+    old = _copy(saved_model, tmp_path)
+    mpath = old.with_suffix(".json")
+    m = json.loads(mpath.read_text())
+    m["format"] = 1  # as earlier builds wrote it: readable under this scikit-learn line only
+    m["training_records"] = {"total": 12}  # a field save() does not write: carried over
+    mpath.write_text(json.dumps(m))
+
+    new = resave(old, tmp_path / "new.joblib")
+    assert new["format"] == 2 and new["model_id"] != m["model_id"]
+    assert new["resaved_from"]["model_id"] == m["model_id"]
+    assert new["resaved_from"]["format"] == 1
+    for key in ("command", "training_data_sha256", "metrics", "thresholds", "training_records"):
+        assert new[key] == m[key], key
+    # the copy loads whatever scikit-learn the manifest names, and scores the same
+    npath = tmp_path / "new.json"
+    n = json.loads(npath.read_text())
+    n["sklearn_version"] = "1.4.2"
+    npath.write_text(json.dumps(n))
+    np.testing.assert_array_equal(
+        load(tmp_path / "new.joblib").score(small_data[0]), small_model.score(small_data[0])
+    )
