@@ -32,6 +32,15 @@ def _copy(saved: Path, tmp_path: Path) -> Path:
     return dst
 
 
+def _edit_manifest(artifact: Path, **fields: object) -> dict:
+    """Set ``fields`` in the manifest beside ``artifact``; return the manifest as written."""
+    mpath = artifact.with_suffix(".json")
+    m = json.loads(mpath.read_text())
+    m.update(fields)
+    mpath.write_text(json.dumps(m))
+    return m
+
+
 def test_round_trip_gives_the_same_scores(small_model, saved_model: Path, small_data) -> None:
     loaded = load(saved_model)
     texts = [*small_data[0], "", "unseen words only", "J0IN our r a n k s"]
@@ -87,10 +96,7 @@ def test_a_model_saved_under_another_sklearn_release_loads_and_scores_the_same(
     small_model, saved_model: Path, small_data, tmp_path: Path
 ) -> None:
     path = _copy(saved_model, tmp_path)
-    mpath = path.with_suffix(".json")
-    m = json.loads(mpath.read_text())
-    m["sklearn_version"] = "1.4.2"
-    mpath.write_text(json.dumps(m))
+    _edit_manifest(path, sklearn_version="1.4.2")
     texts = [*small_data[0], "unseen words only"]
     np.testing.assert_array_equal(load(path).score(texts), small_model.score(texts))
 
@@ -135,20 +141,14 @@ def test_format_1_artifact_of_another_sklearn_line_is_refused(
 ) -> None:
     """Format 1 artifacts pickled scikit-learn's estimators: only their own line reads them."""
     path = _copy(saved_model, tmp_path)
-    mpath = path.with_suffix(".json")
-    m = json.loads(mpath.read_text())
-    m["format"], m["sklearn_version"] = 1, "1.4.2"
-    mpath.write_text(json.dumps(m))
+    _edit_manifest(path, format=1, sklearn_version="1.4.2")
     with pytest.raises(IncompatibleModelError, match=r"scikit-learn 1\.4\.2.*retrain"):
         load(path)
 
 
 def test_unknown_manifest_format_is_refused(saved_model: Path, tmp_path: Path) -> None:
     path = _copy(saved_model, tmp_path)
-    mpath = path.with_suffix(".json")
-    m = json.loads(mpath.read_text())
-    m["format"] = 99
-    mpath.write_text(json.dumps(m))
+    _edit_manifest(path, format=99)
     with pytest.raises(IncompatibleModelError, match="format"):
         load(path)
 
@@ -200,10 +200,7 @@ def test_an_unreadable_artifact_matching_its_manifest_is_a_model_error(
 
     path = _copy(saved_model, tmp_path)
     path.write_bytes(damage(path.read_bytes()))
-    mpath = path.with_suffix(".json")
-    m = json.loads(mpath.read_text())
-    m["artifact_sha256"] = file_sha256(path)
-    mpath.write_text(json.dumps(m))
+    _edit_manifest(path, artifact_sha256=file_sha256(path))
     with pytest.raises(ModelError, match="cannot load"):
         load(path)
 
@@ -250,11 +247,9 @@ def test_resave_turns_a_format_1_artifact_into_one_any_release_loads(
     from propclf.persistence import resave
 
     old = _copy(saved_model, tmp_path)
-    mpath = old.with_suffix(".json")
-    m = json.loads(mpath.read_text())
-    m["format"] = 1  # as earlier builds wrote it: readable under this scikit-learn line only
-    m["training_records"] = {"total": 12}  # a field save() does not write: carried over
-    mpath.write_text(json.dumps(m))
+    # format 1, as earlier builds wrote it (only this scikit-learn line reads it), and a field
+    # save() does not write, to be carried over
+    m = _edit_manifest(old, format=1, training_records={"total": 12})
 
     new = resave(old, tmp_path / "new.joblib")
     assert new["format"] == 2 and new["model_id"] != m["model_id"]
@@ -263,10 +258,7 @@ def test_resave_turns_a_format_1_artifact_into_one_any_release_loads(
     for key in ("command", "training_data_sha256", "metrics", "thresholds", "training_records"):
         assert new[key] == m[key], key
     # the copy loads whatever scikit-learn the manifest names, and scores the same
-    npath = tmp_path / "new.json"
-    n = json.loads(npath.read_text())
-    n["sklearn_version"] = "1.4.2"
-    npath.write_text(json.dumps(n))
+    _edit_manifest(tmp_path / "new.joblib", sklearn_version="1.4.2")
     np.testing.assert_array_equal(
         load(tmp_path / "new.joblib").score(small_data[0]), small_model.score(small_data[0])
     )
