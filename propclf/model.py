@@ -205,6 +205,9 @@ class PropagandaClassifier(ClassifierMixin, BaseEstimator):
         # The fitted pipeline is pickled as plain arrays (see _portable_pipeline), so a saved
         # model holds no scikit-learn object and loads under any scikit-learn release.
         state: dict[str, Any] = dict(super().__getstate__())  # a copy: never alter self
+        # where it was loaded from describes the file, not the model: load() sets them again
+        state.pop("manifest_", None)
+        state.pop("path_", None)
         if isinstance(state.get("pipeline_"), Pipeline):
             state["pipeline_"] = _portable_pipeline(state["pipeline_"])
         return state

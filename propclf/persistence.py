@@ -275,8 +275,7 @@ def resave(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> dict[str
     artifact under ``resaved_from``. Returns the new manifest.
     """
     model = load(src)
-    base: dict[str, Any] = model.__dict__.pop("manifest_")
-    model.__dict__.pop("path_", None)
+    base: dict[str, Any] = model.manifest_
     extra = {k: v for k, v in base.items() if k not in _SAVE_FIELDS}
     extra["resaved_from"] = {
         k: base.get(k)

@@ -450,9 +450,8 @@ def retune(
             f"no threshold reaches precision {target_precision} on these labels; "
             "lower the target precision or label more items"
         )
-    tuned = copy.deepcopy(model)
-    base = tuned.__dict__.pop("manifest_", None) or {}
-    tuned.__dict__.pop("path_", None)
+    base = getattr(model, "manifest_", None) or {}
+    tuned = copy.deepcopy(model)  # without manifest_ and path_ (PropagandaClassifier.__getstate__)
     tuned.set_params(flag_threshold=fit["flag"], review_threshold=fit["review"])
     report = evaluate(tuned, records, scores=scores)
     manifest = persistence.save(
