@@ -20,7 +20,7 @@ import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_MIN_PASSAGE_WORDS",
     "FIFTHTRIBE_NEWS_ACCOUNTS",
     "FIFTHTRIBE_NEWS_RETWEETED",
+    "INVENTED_NAME",
     "LABELS",
     "LENGTH_BUCKETS",
     "SOURCES",
@@ -67,6 +68,8 @@ __all__ = [
     "load_identity_templates",
     "load_records",
     "load_religious_everyday",
+    "mask_invented_names",
+    "read_invented_names",
     "read_labelled",
     "sha256_file",
     "stats_markdown",
@@ -1657,6 +1660,54 @@ def supplement_path() -> Path:
     if packaged.is_file():
         return packaged
     raise FileNotFoundError(f"training supplement not found at {repo} or {packaged}")
+
+
+#: The word that stands in for an invented name of the supplement. Training gives it, and every
+#: n-gram containing it, no weight (see :func:`mask_invented_names`).
+INVENTED_NAME = "xname"
+
+
+def read_invented_names(path: str | os.PathLike[str] | None = None) -> list[str]:
+    """The names the supplement's writers invented (``invented_names.txt`` beside it).
+
+    One name a line; blank lines and ``#`` comments are skipped.
+
+    Raises
+    ------
+    FileNotFoundError
+        The list does not exist.
+    """
+    where = Path(path) if path is not None else supplement_path().with_name("invented_names.txt")
+    lines = where.read_text(encoding="utf-8").splitlines()
+    return [s for s in (line.strip() for line in lines) if s and not s.startswith("#")]
+
+
+def mask_invented_names(
+    records: Sequence[Record], names: Sequence[str], source: str = "supplement"
+) -> list[Record]:
+    """Replace invented names in the ``source`` records by :data:`INVENTED_NAME`.
+
+    The supplement speaks of movements, outlets and places that do not exist; no real text holds
+    their names, yet a model trained on the lines as written gives them weight (*free counties*
+    and *night assembly* were among the 50 strongest propaganda n-grams of propclf-37d875e24467).
+    With the names masked, the weight the lines carry goes to what they say. Names match as whole
+    words, ignoring case, with a possessive ``'s``; the longest name first. Other sources'
+    records are returned unchanged.
+
+    Examples
+    --------
+    >>> r = Record("sup-1", "Join the Night Assembly's ranks.", "propaganda", "supplement", "g")
+    >>> mask_invented_names([r], ["Night Assembly"])[0].text
+    'Join the xname ranks.'
+    """
+    if not names:
+        return list(records)
+    alternatives = sorted({re.escape(n).replace("'", "['’]") for n in names}, key=len, reverse=True)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?:['’]s)?(?!\w)", re.I)
+    return [
+        replace(r, text=pattern.sub(INVENTED_NAME, r.text)) if r.source == source else r
+        for r in records
+    ]
 
 
 def load_functional(path: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:

@@ -186,11 +186,13 @@ def _load_training_records(
     from propclf import datasets
 
     records: list[Any] = []
+    invented: list[str] = []
     if data_root is not None or not labelled:
         names = sources.split(",") if sources else None
         records.extend(datasets.load_records(data_root, names))
         if supplement:
             records.extend(datasets.read_labelled(datasets.supplement_path()))
+            invented = datasets.read_invented_names()
     for path in labelled:
         records.extend(datasets.read_labelled(path))
     if limit:
@@ -204,6 +206,8 @@ def _load_training_records(
     before = len(records)
     records = datasets.dedup(records)
     log.info("records: %d, after dedup %d", before, len(records))
+    if invented:  # after dedup, so the same records as with the names
+        records = datasets.mask_invented_names(records, invented)
     return records
 
 
@@ -251,13 +255,14 @@ def train(
     sent 17% of reporting passages to review, 0.85 sent 10%, 0.8 sent 6%.
 
     With the corpora (``data_root`` given, or no ``labelled`` file), the project's training
-    supplement is added unless ``supplement=False``; with ``exclude_names`` the
-    :func:`source_specific_names` of the training records and the :data:`PLATFORM_NAMES` get no
-    weight. With
+    supplement is added unless ``supplement=False``, the names its writers invented masked
+    (:func:`propclf.datasets.mask_invented_names`); with ``exclude_names`` the
+    :func:`source_specific_names` of the training records, the :data:`PLATFORM_NAMES` and the
+    mask word get no weight. With
     ``held_out_path``, every record's held-out (grouped-CV) score is written there as JSON lines
     (``id``, ``source``, ``group``, ``label``, ``score``) for error analysis.
     """
-    from propclf import persistence
+    from propclf import datasets, persistence
 
     t0 = time.perf_counter()
     if source_weights is None:
@@ -276,7 +281,11 @@ def train(
             "training needs at least 2 records of each label after de-duplication; got "
             f"{per_label['propaganda']} propaganda and {per_label['reporting']} reporting"
         )
-    names = source_specific_names(records) | PLATFORM_NAMES if exclude_names else frozenset()
+    names = (
+        source_specific_names(records) | PLATFORM_NAMES | {datasets.INVENTED_NAME}
+        if exclude_names
+        else frozenset()
+    )
     log.info("source-specific and platform names given no weight: %d", len(names))
     texts = [r.text for r in records]
     y = np.array([1 if r.label == "propaganda" else 0 for r in records])

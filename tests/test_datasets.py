@@ -624,6 +624,40 @@ def test_supplement_reads_as_labelled_training_data() -> None:
     assert len({r.text for r in records}) == len(records)
 
 
+def test_invented_names_are_masked_in_supplement_lines_only() -> None:
+    """An invented movement's name says nothing real texts say: training replaces it by a word
+    that gets no weight, as a whole word, in any case, with its possessive, longest name first."""
+    lines = [
+        "Join the Night Assembly's ranks; the night assembly remembers.",
+        "The Free Counties Militia stands with the free counties.",
+        "Nightassembly and Free Countiesville are other words.",
+    ]
+    names = ["Night Assembly", "Free Counties", "Free Counties Militia"]
+    sup = [ds.Record(f"s{i}", t, "propaganda", "supplement", "g") for i, t in enumerate(lines)]
+    corpus = ds.Record("c", lines[0], "propaganda", "fifthtribe", "fifthtribe:a")
+    masked = ds.mask_invented_names([*sup, corpus], names)
+    assert [r.text for r in masked] == [
+        "Join the xname ranks; the xname remembers.",
+        "The xname stands with the xname.",
+        lines[2],
+        lines[0],  # a corpus text is never changed
+    ]
+    assert [(r.id, r.label, r.group) for r in masked] == [
+        (r.id, r.label, r.group) for r in [*sup, corpus]
+    ]
+    assert ds.mask_invented_names(sup, []) == sup
+
+
+def test_every_invented_name_is_in_the_supplement() -> None:
+    """The list names what the lines say: a name no line holds is a stale entry or a typo."""
+    names = ds.read_invented_names()
+    assert len(names) >= 100 and len(set(names)) == len(names)
+    records = ds.read_labelled(SUPPLEMENT)
+    for name in names:
+        assert ds.mask_invented_names(records, [name]) != records, name
+    assert not any(ds.INVENTED_NAME in r.text.lower() for r in records)
+
+
 def _identity_templates() -> list[str]:
     spec = json.loads((REPO / "datasets/functional/identity_templates.json").read_text("utf-8"))
     return [t.format(a=a, p=p) for a, p in spec["groups"] for t in spec["benign"] + spec["hateful"]]
